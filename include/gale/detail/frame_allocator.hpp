@@ -1,0 +1,84 @@
+// A per-thread recycling allocator for coroutine frames. A request handler
+// creates and destroys the same few frame sizes over and over; keeping a
+// short free list per size class turns those into pointer swaps.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <new>
+
+namespace gale::detail {
+
+class frame_pool {
+public:
+    static constexpr std::size_t granule = 64;
+    static constexpr std::size_t class_count = 32;  // frames up to 2 KiB are recycled
+    static constexpr std::size_t max_cached_per_class = 32;
+
+    frame_pool() = default;
+    frame_pool(const frame_pool&) = delete;
+    frame_pool& operator=(const frame_pool&) = delete;
+    ~frame_pool() {
+        for (auto& list : lists_) {
+            while (list.head) {
+                free_block* next = list.head->next;
+                ::operator delete(list.head);
+                list.head = next;
+            }
+        }
+    }
+
+    void* allocate(std::size_t size) {
+        std::size_t index = class_of(size);
+        if (index < class_count) {
+            auto& list = lists_[index];
+            if (list.head) {
+                free_block* block = list.head;
+                list.head = block->next;
+                --list.count;
+                return block;
+            }
+            return ::operator new((index + 1) * granule);
+        }
+        return ::operator new(size);
+    }
+
+    void deallocate(void* p, std::size_t size) noexcept {
+        std::size_t index = class_of(size);
+        if (index < class_count && lists_[index].count < max_cached_per_class) {
+            auto& list = lists_[index];
+            list.head = ::new (p) free_block{list.head};
+            ++list.count;
+            return;
+        }
+        ::operator delete(p);
+    }
+
+    static frame_pool& local() {
+        thread_local frame_pool pool;
+        return pool;
+    }
+
+private:
+    struct free_block {
+        free_block* next;
+    };
+    struct free_list {
+        free_block* head = nullptr;
+        std::size_t count = 0;
+    };
+
+    static std::size_t class_of(std::size_t size) { return (size + granule - 1) / granule - 1; }
+
+    std::array<free_list, class_count> lists_{};
+};
+
+// Mixed into promise types so every gale coroutine frame uses the pool.
+struct pooled_frame {
+    static void* operator new(std::size_t size) { return frame_pool::local().allocate(size); }
+    static void operator delete(void* p, std::size_t size) noexcept {
+        frame_pool::local().deallocate(p, size);
+    }
+};
+
+}  // namespace gale::detail

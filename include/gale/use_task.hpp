@@ -1,0 +1,128 @@
+// gale::use_task: an Asio completion token that makes any Asio operation
+// awaitable from a gale coroutine, so handlers never see an Asio callback.
+//
+//   co_await timer.async_wait(gale::use_task);                 // throws std::system_error
+//   std::size_t n = co_await sock.async_read_some(buf, gale::use_task);
+//   auto [ec, n] = co_await sock.async_read_some(buf, gale::use_task_nothrow);
+//
+// The operation starts when it is awaited and is cancelled (the coroutine
+// then sees CancelledError) when an enclosing with_timeout expires.
+#pragma once
+
+#include <coroutine>
+#include <optional>
+#include <system_error>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include <asio/async_result.hpp>
+#include <asio/cancellation_signal.hpp>
+#include <asio/error.hpp>
+
+#include "detail/cancel.hpp"
+#include "task.hpp"
+
+namespace gale {
+
+template <bool Throw>
+struct basic_use_task_t {
+    constexpr basic_use_task_t() noexcept = default;
+};
+
+// Errors are thrown as std::system_error.
+inline constexpr basic_use_task_t<true> use_task{};
+// Errors are returned: the result is a tuple starting with the error_code.
+inline constexpr basic_use_task_t<false> use_task_nothrow{};
+
+namespace detail {
+
+template <class... T>
+auto pack_results(std::tuple<T...>&& t) {
+    if constexpr (sizeof...(T) == 0) return;
+    else if constexpr (sizeof...(T) == 1) return std::get<0>(std::move(t));
+    else return std::move(t);
+}
+
+template <bool Throw, class Init, class InitArgs, class... Results>
+class asio_op_awaiter : cancel_registration {
+public:
+    asio_op_awaiter(Init init, InitArgs args) : init_(std::move(init)), args_(std::move(args)) {}
+    asio_op_awaiter(const asio_op_awaiter&) = delete;
+    asio_op_awaiter& operator=(const asio_op_awaiter&) = delete;
+
+    bool await_ready() const noexcept { return false; }
+
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> h) {
+        scope_ = scope_of(h);
+        if (scope_) {
+            if (scope_->cancelled()) {
+                cancelled_ = true;
+                return false;
+            }
+            scope_->attach(*this, &on_cancel);
+        }
+        std::apply(
+            [&](auto&... args) { std::move(init_)(handler{this, h}, std::move(args)...); }, args_);
+        return true;
+    }
+
+    auto await_resume() {
+        if (cancelled_) throw CancelledError();
+        if constexpr (Throw && sizeof...(Results) > 0 &&
+                      std::is_same_v<std::tuple_element_t<0, std::tuple<Results...>>, std::error_code>) {
+            auto& ec = std::get<0>(*results_);
+            if (ec) throw std::system_error(ec);
+            return std::apply(
+                [](std::error_code, auto&&... rest) {
+                    return pack_results(std::tuple<std::decay_t<decltype(rest)>...>(std::move(rest)...));
+                },
+                std::move(*results_));
+        } else {
+            return pack_results(std::move(*results_));
+        }
+    }
+
+private:
+    struct handler {
+        asio_op_awaiter* self;
+        std::coroutine_handle<> coroutine;
+
+        using cancellation_slot_type = asio::cancellation_slot;
+        cancellation_slot_type get_cancellation_slot() const noexcept { return self->signal_.slot(); }
+
+        void operator()(Results... results) {
+            self->results_.emplace(std::move(results)...);
+            if (self->scope_) self->scope_->detach(*self);
+            coroutine.resume();
+        }
+    };
+
+    static void on_cancel(cancel_registration& r) {
+        auto& self = static_cast<asio_op_awaiter&>(r);
+        self.cancelled_ = true;
+        self.signal_.emit(asio::cancellation_type::terminal);
+    }
+
+    Init init_;
+    InitArgs args_;
+    std::optional<std::tuple<Results...>> results_;
+    asio::cancellation_signal signal_;
+    cancel_scope* scope_ = nullptr;
+    bool cancelled_ = false;
+};
+
+}  // namespace detail
+}  // namespace gale
+
+template <bool Throw, class R, class... Args>
+struct asio::async_result<gale::basic_use_task_t<Throw>, R(Args...)> {
+    template <class Init, class... InitArgs>
+    static auto initiate(Init&& init, gale::basic_use_task_t<Throw>, InitArgs&&... args) {
+        return gale::detail::asio_op_awaiter<Throw, std::decay_t<Init>,
+                                             std::tuple<std::decay_t<InitArgs>...>,
+                                             std::decay_t<Args>...>(
+            std::forward<Init>(init), std::make_tuple(std::forward<InitArgs>(args)...));
+    }
+};
