@@ -9,7 +9,10 @@
 
 #include <doctest/doctest.h>
 
+#include <gale/detail/logging.hpp>
 #include <gale/ioloop.hpp>
+#include <mutex>
+#include <vector>
 
 namespace gale_test {
 
@@ -36,6 +39,43 @@ struct lifetime_counter {
     lifetime_counter(lifetime_counter&&) noexcept : lifetime_counter() {}
     lifetime_counter& operator=(const lifetime_counter&) = default;
     ~lifetime_counter() { --alive; }
+};
+
+// Captures log records while alive (Tornado's ExpectLog, in miniature).
+class log_capture {
+public:
+    log_capture() : previous_(config().handler.exchange(&record)) {
+        std::lock_guard lock(mutex());
+        lines().clear();
+    }
+    ~log_capture() { config().handler.store(previous_); }
+    log_capture(const log_capture&) = delete;
+    log_capture& operator=(const log_capture&) = delete;
+
+    // Every captured message containing `needle`.
+    std::vector<std::string> matching(const std::string& needle) const {
+        std::lock_guard lock(mutex());
+        std::vector<std::string> found;
+        for (auto& line : lines())
+            if (line.find(needle) != std::string::npos) found.push_back(line);
+        return found;
+    }
+
+private:
+    static gale::detail::log_config& config() { return gale::detail::logging_config(); }
+    static std::mutex& mutex() {
+        static std::mutex m;
+        return m;
+    }
+    static std::vector<std::string>& lines() {
+        static std::vector<std::string> v;
+        return v;
+    }
+    static void record(const gale::detail::log_record& r) {
+        std::lock_guard lock(mutex());
+        lines().push_back(std::string(r.logger) + " " + std::string(r.message));
+    }
+    gale::detail::log_handler previous_;
 };
 
 inline double elapsed_ms(std::chrono::steady_clock::time_point since) {

@@ -56,7 +56,8 @@ template <class T>
 struct future_state {
     result_slot<T> result;
     bool retrieved = false;
-    future_waiter* waiters = nullptr;
+    future_waiter* waiters = nullptr;  // resumed first-come, first-served
+    future_waiter* last_waiter = nullptr;
     std::vector<std::pair<IOLoop*, std::function<void()>>> callbacks;
 
     future_state() = default;
@@ -74,16 +75,18 @@ struct future_state {
     }
 
     void add_waiter(future_waiter& w) {
-        w.prev_waiter = nullptr;
-        w.next_waiter = waiters;
-        if (waiters) waiters->prev_waiter = &w;
-        waiters = &w;
+        w.next_waiter = nullptr;
+        w.prev_waiter = last_waiter;
+        if (last_waiter) last_waiter->next_waiter = &w;
+        else waiters = &w;
+        last_waiter = &w;
     }
 
     void remove_waiter(future_waiter& w) {
         if (w.prev_waiter) w.prev_waiter->next_waiter = w.next_waiter;
         else waiters = w.next_waiter;
         if (w.next_waiter) w.next_waiter->prev_waiter = w.prev_waiter;
+        else last_waiter = w.prev_waiter;
         w.prev_waiter = w.next_waiter = nullptr;
     }
 

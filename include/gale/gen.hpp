@@ -55,12 +55,12 @@ struct current_scope {
     cancel_scope* await_resume() const noexcept { return scope; }
 };
 
+// Movable until it is awaited, so a sleep can be handed to gather or with_timeout.
 class sleep_awaiter : cancel_registration {
 public:
-    explicit sleep_awaiter(IOLoop::time_point deadline)
-        : timer_(IOLoop::current().context(), deadline) {}
-    sleep_awaiter(const sleep_awaiter&) = delete;
-    sleep_awaiter& operator=(const sleep_awaiter&) = delete;
+    explicit sleep_awaiter(IOLoop::time_point deadline) : deadline_(deadline) {}
+    sleep_awaiter(sleep_awaiter&& other) noexcept : deadline_(other.deadline_) {}
+    sleep_awaiter& operator=(sleep_awaiter&&) = delete;
 
     bool await_ready() const noexcept { return false; }
 
@@ -74,7 +74,8 @@ public:
             }
             scope_->attach(*this, &on_cancel);
         }
-        timer_.async_wait([this, h](std::error_code) {
+        timer_.emplace(IOLoop::current().context(), deadline_);
+        timer_->async_wait([this, h](std::error_code) {
             if (scope_) scope_->detach(*this);
             h.resume();
         });
@@ -89,10 +90,11 @@ private:
     static void on_cancel(cancel_registration& r) {
         auto& self = static_cast<sleep_awaiter&>(r);
         self.cancelled_ = true;
-        self.timer_.cancel();
+        self.timer_->cancel();
     }
 
-    asio::steady_timer timer_;
+    IOLoop::time_point deadline_;
+    std::optional<asio::steady_timer> timer_;
     cancel_scope* scope_ = nullptr;
     bool cancelled_ = false;
 };
@@ -251,6 +253,8 @@ struct join_state {
         }
         try {
             std::rethrow_exception(e);
+        } catch (const CancelledError&) {
+            // Siblings of a cancelled scope all end this way; nothing is lost.
         } catch (...) {
             log(app_log, log_level::error, "gen", __LINE__, "Multiple exceptions in yield list: {}",
                 describe_current_exception());
@@ -325,14 +329,24 @@ task<void> gather_void(std::vector<A> awaitables) {
     co_await js.wait();
 }
 
+// The map type with the same keys and ordering, holding results instead.
+template <class Map, class V>
+struct rebind_map;
+template <class K, class A, class C, class Al, class V>
+struct rebind_map<std::map<K, A, C, Al>, V> {
+    using type = std::map<K, V, C>;
+};
+template <class K, class A, class H, class E, class Al, class V>
+struct rebind_map<std::unordered_map<K, A, H, E, Al>, V> {
+    using type = std::unordered_map<K, V, H, E>;
+};
+
 template <class Map>
 auto gather_map(Map awaitables) {
     using K = typename Map::key_type;
     using A = typename Map::mapped_type;
     using R = await_result_t<A>;
-    using Out = std::conditional_t<
-        std::is_same_v<Map, std::map<K, A, typename Map::key_compare, typename Map::allocator_type>>,
-        std::map<K, gathered_t<R>>, std::unordered_map<K, gathered_t<R>>>;
+    using Out = typename rebind_map<Map, gathered_t<R>>::type;
     std::vector<K> keys;
     std::vector<A> values;
     keys.reserve(awaitables.size());

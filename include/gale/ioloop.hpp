@@ -56,11 +56,13 @@ struct is_task : std::false_type {};
 template <class T>
 struct is_task<task<T>> : std::true_type {};
 
-// Runs a task to its end with nobody waiting; an exception is logged.
-template <class T>
-detached run_and_log(task<T> t) {
+// Runs the task fn() returns to its end with nobody waiting; an exception is
+// logged. fn is kept in this frame: a coroutine lambda's captures live in the
+// lambda object, which must outlive the task it made.
+template <class F>
+detached run_and_log(F fn) {
     try {
-        co_await std::move(t);
+        co_await fn();
     } catch (...) {
         log(app_log, log_level::error, "ioloop", __LINE__, "Exception in callback: {}",
             describe_current_exception());
@@ -72,7 +74,7 @@ detached run_and_log(task<T> t) {
 template <class F>
 void invoke_callback(F& fn) noexcept {
     try {
-        if constexpr (is_task<std::invoke_result_t<F&>>::value) run_and_log(fn());
+        if constexpr (is_task<std::invoke_result_t<F&>>::value) run_and_log(std::move(fn));
         else fn();
     } catch (...) {
         log(app_log, log_level::error, "ioloop", __LINE__, "Exception in callback: {}",

@@ -48,8 +48,11 @@ template <bool Throw, class Init, class InitArgs, class... Results>
 class asio_op_awaiter : cancel_registration {
 public:
     asio_op_awaiter(Init init, InitArgs args) : init_(std::move(init)), args_(std::move(args)) {}
-    asio_op_awaiter(const asio_op_awaiter&) = delete;
-    asio_op_awaiter& operator=(const asio_op_awaiter&) = delete;
+    // Movable until awaited, so an operation can be handed to gather or with_timeout.
+    asio_op_awaiter(asio_op_awaiter&& other) noexcept(std::is_nothrow_move_constructible_v<Init> &&
+                                                      std::is_nothrow_move_constructible_v<InitArgs>)
+        : init_(std::move(other.init_)), args_(std::move(other.args_)) {}
+    asio_op_awaiter& operator=(asio_op_awaiter&&) = delete;
 
     bool await_ready() const noexcept { return false; }
 
@@ -63,6 +66,7 @@ public:
             }
             scope_->attach(*this, &on_cancel);
         }
+        signal_.emplace();
         std::apply(
             [&](auto&... args) { std::move(init_)(handler{this, h}, std::move(args)...); }, args_);
         return true;
@@ -90,7 +94,7 @@ private:
         std::coroutine_handle<> coroutine;
 
         using cancellation_slot_type = asio::cancellation_slot;
-        cancellation_slot_type get_cancellation_slot() const noexcept { return self->signal_.slot(); }
+        cancellation_slot_type get_cancellation_slot() const noexcept { return self->signal_->slot(); }
 
         void operator()(Results... results) {
             self->results_.emplace(std::move(results)...);
@@ -102,13 +106,13 @@ private:
     static void on_cancel(cancel_registration& r) {
         auto& self = static_cast<asio_op_awaiter&>(r);
         self.cancelled_ = true;
-        self.signal_.emit(asio::cancellation_type::terminal);
+        self.signal_->emit(asio::cancellation_type::terminal);
     }
 
     Init init_;
     InitArgs args_;
     std::optional<std::tuple<Results...>> results_;
-    asio::cancellation_signal signal_;
+    std::optional<asio::cancellation_signal> signal_;
     cancel_scope* scope_ = nullptr;
     bool cancelled_ = false;
 };
