@@ -44,6 +44,11 @@ auto pack_results(std::tuple<T...>&& t) {
     else return std::move(t);
 }
 
+template <class... T>
+inline constexpr bool starts_with_error_code = false;
+template <class... Rest>
+inline constexpr bool starts_with_error_code<std::error_code, Rest...> = true;
+
 template <bool Throw, class Init, class InitArgs, class... Results>
 class asio_op_awaiter : cancel_registration {
 public:
@@ -74,8 +79,7 @@ public:
 
     auto await_resume() {
         if (cancelled_) throw CancelledError();
-        if constexpr (Throw && sizeof...(Results) > 0 &&
-                      std::is_same_v<std::tuple_element_t<0, std::tuple<Results...>>, std::error_code>) {
+        if constexpr (Throw && starts_with_error_code<Results...>) {
             auto& ec = std::get<0>(*results_);
             if (ec) throw std::system_error(ec);
             return std::apply(

@@ -22,7 +22,7 @@ public:
         for (auto& list : lists_) {
             while (list.head) {
                 free_block* next = list.head->next;
-                ::operator delete(list.head);
+                release(list.head);
                 list.head = next;
             }
         }
@@ -38,9 +38,9 @@ public:
                 --list.count;
                 return block;
             }
-            return ::operator new((index + 1) * granule);
+            return allocate_fresh((index + 1) * granule);
         }
-        return ::operator new(size);
+        return allocate_fresh(size);
     }
 
     void deallocate(void* p, std::size_t size) noexcept {
@@ -51,7 +51,7 @@ public:
             ++list.count;
             return;
         }
-        ::operator delete(p);
+        release(p);
     }
 
     static frame_pool& local() {
@@ -60,6 +60,13 @@ public:
     }
 
 private:
+    // The slow paths stay out of line: besides keeping the fast path small,
+    // this stops GCC from pairing the global operator new it would otherwise
+    // see through inlining with the class operator delete of coroutine frames
+    // (a false -Wmismatched-new-delete).
+    [[gnu::noinline]] static void* allocate_fresh(std::size_t size) { return ::operator new(size); }
+    [[gnu::noinline]] static void release(void* p) noexcept { ::operator delete(p); }
+
     struct free_block {
         free_block* next;
     };
