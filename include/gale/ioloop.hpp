@@ -113,7 +113,7 @@ public:
         IOLoop*& slot = current_slot();
         if (!slot) {
             thread_local std::unique_ptr<IOLoop> owned;
-            owned = std::make_unique<IOLoop>();
+            if (!owned) owned = std::make_unique<IOLoop>();
             slot = owned.get();
         }
         return *slot;
