@@ -36,8 +36,8 @@ status=0
 logs=()
 for name in "${builds[@]}"; do
   echo "== $name: build"
-  if ! configure "$name" || ! ninja -C "build-$name" -j "$jobs" >"build-$name.ninja.log" 2>&1; then
-    tail -n 60 "build-$name.ninja.log" 2>/dev/null
+  if ! configure "$name" || ! ninja -C "build-$name" -j "$jobs" >"build-$name/ninja-output.log" 2>&1; then
+    tail -n 60 "build-$name/ninja-output.log" 2>/dev/null
     echo "== $name: BUILD FAILED"
     status=1
     continue
