@@ -90,12 +90,16 @@ struct future_state {
         w.prev_waiter = w.next_waiter = nullptr;
     }
 
-    // Wakes everything waiting on the newly completed result, each on its own loop.
-    void complete() {
+    // Wakes everything waiting on the newly completed result, each on its own
+    // loop. A waiter is resumed at once only when the caller is a fresh loop
+    // turn of that waiter's loop (a resolver's posted completion); otherwise
+    // it is scheduled, so set_result never runs other coroutines re-entrantly.
+    void complete(IOLoop* resuming_loop = nullptr) {
         while (future_waiter* w = waiters) {
             remove_waiter(*w);
             if (w->scope) w->scope->detach(*w);
-            w->loop->resume_soon(w->handle);
+            if (w->loop == resuming_loop) w->handle.resume();
+            else w->loop->resume_soon(w->handle);
         }
         for (auto& [loop, fn] : callbacks) loop->add_callback(std::move(fn));
         callbacks.clear();
@@ -194,6 +198,23 @@ public:
     awaiter operator co_await() const noexcept { return awaiter(state_); }
 
 private:
+    template <class>
+    friend class resolver;
+
+    // Completions posted by a resolver already run in a turn of their own, so
+    // waiters on that loop resume directly instead of waiting one more turn.
+    template <class... Args>
+    void complete_in_turn(IOLoop& loop, Args&&... args) const {
+        require_pending();
+        state_->result.set_value(std::forward<Args>(args)...);
+        state_->complete(&loop);
+    }
+    void fail_in_turn(IOLoop& loop, std::exception_ptr e) const {
+        require_pending();
+        state_->result.set_exception(std::move(e));
+        state_->complete(&loop);
+    }
+
     void require_done() const {
         if (!done()) throw InvalidStateError("future is not done");
     }
@@ -244,11 +265,11 @@ public:
     template <class... Args>
     void operator()(Args&&... args) const {
         if (core_->claim())
-            core_->loop.add_callback(
-                [f = core_->fut, v = detail::stored_t<T>(std::forward<Args>(args)...)]() mutable {
-                    if constexpr (std::is_void_v<T>) f.set_result();
-                    else f.set_result(std::move(v));
-                });
+            core_->loop.add_callback([f = core_->fut, loop = &core_->loop,
+                                      v = detail::stored_t<T>(std::forward<Args>(args)...)]() mutable {
+                if constexpr (std::is_void_v<T>) f.complete_in_turn(*loop);
+                else f.complete_in_turn(*loop, std::move(v));
+            });
     }
 
     void set_exception(std::exception_ptr e) const {
@@ -267,7 +288,7 @@ private:
         }
         bool claim() { return !used.exchange(true, std::memory_order_acq_rel); }
         void fail(std::exception_ptr e) {
-            loop.add_callback([f = fut, e = std::move(e)] { f.set_exception(e); });
+            loop.add_callback([f = fut, l = &loop, e = std::move(e)] { f.fail_in_turn(*l, e); });
         }
     };
     std::shared_ptr<core> core_;

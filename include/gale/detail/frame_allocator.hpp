@@ -13,7 +13,9 @@ class frame_pool {
 public:
     static constexpr std::size_t granule = 64;
     static constexpr std::size_t class_count = 32;  // frames up to 2 KiB are recycled
-    static constexpr std::size_t max_cached_per_class = 32;
+    // Each size class keeps up to 64 KiB of free frames: a gather of a
+    // thousand small tasks recycles all of them, and big frames stay few.
+    static constexpr std::size_t max_cached_bytes_per_class = 64 * 1024;
 
     frame_pool() = default;
     frame_pool(const frame_pool&) = delete;
@@ -45,7 +47,8 @@ public:
 
     void deallocate(void* p, std::size_t size) noexcept {
         std::size_t index = class_of(size);
-        if (index < class_count && lists_[index].count < max_cached_per_class) {
+        if (index < class_count &&
+            lists_[index].count < max_cached_bytes_per_class / ((index + 1) * granule)) {
             auto& list = lists_[index];
             list.head = ::new (p) free_block{list.head};
             ++list.count;
