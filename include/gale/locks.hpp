@@ -37,9 +37,9 @@
 
 namespace gale {
 
-// Releases a held Lock or Semaphore when destroyed. Move-only. Releasing the
-// primitive by hand as well is a double release; the destructor then throws
-// from a noexcept context, which terminates.
+// Releases a held Lock or Semaphore when destroyed. Move-only. Release either
+// through the guard or by hand (after dismiss()), not both: a Lock released
+// twice throws, and from the guard's destructor that terminates.
 template <class Primitive>
 class [[nodiscard]] release_guard {
 public:
@@ -102,7 +102,8 @@ private:
 };
 
 // What Lock::acquire and Semaphore::acquire return: awaiting it takes a
-// permit and yields a release_guard. Movable until awaited.
+// permit and yields a release_guard. It does nothing until awaited and moves
+// cheaply, so it can be handed to gather or with_timeout.
 template <class Primitive>
 class [[nodiscard]] acquire_operation {
 public:
@@ -111,20 +112,23 @@ public:
 
     class awaiter : waiter {
     public:
-        explicit awaiter(const acquire_operation& op) : op_(op) {}
+        explicit awaiter(const acquire_operation& op)
+            : owner_(op.owner_), permits_(op.permits_), deadline_(op.deadline_) {}
 
-        bool await_ready() noexcept { return op_.permits_->try_take(); }
+        bool await_ready() noexcept { return permits_->try_take(); }
         template <class Promise>
         bool await_suspend(std::coroutine_handle<Promise> h) {
-            return park(h, op_.permits_->waiters(), op_.deadline_);
+            return park(h, permits_->waiters(), deadline_);
         }
         release_guard<Primitive> await_resume() const {
             throw_if_failed();
-            return release_guard<Primitive>(*op_.owner_);
+            return release_guard<Primitive>(*owner_);
         }
 
     private:
-        acquire_operation op_;
+        Primitive* owner_;
+        permit_pool* permits_;
+        std::optional<IOLoop::time_point> deadline_;
     };
 
     awaiter operator co_await() && noexcept { return awaiter(*this); }
@@ -245,6 +249,7 @@ public:
     // by an earlier set() still return normally.
     void clear() noexcept { flag_ = false; }
 
+    // What wait() returns: awaiting it waits for the flag.
     class [[nodiscard]] wait_operation {
     public:
         wait_operation(Event& event, std::optional<IOLoop::time_point> deadline)
@@ -252,16 +257,17 @@ public:
 
         class awaiter : detail::waiter {
         public:
-            explicit awaiter(const wait_operation& op) : op_(op) {}
-            bool await_ready() const noexcept { return op_.event_->flag_; }
+            explicit awaiter(const wait_operation& op) : event_(op.event_), deadline_(op.deadline_) {}
+            bool await_ready() const noexcept { return event_->flag_; }
             template <class Promise>
             bool await_suspend(std::coroutine_handle<Promise> h) {
-                return park(h, op_.event_->waiters_, op_.deadline_);
+                return park(h, event_->waiters_, deadline_);
             }
             void await_resume() const { throw_if_failed(); }
 
         private:
-            wait_operation op_;
+            Event* event_;
+            std::optional<IOLoop::time_point> deadline_;
         };
 
         awaiter operator co_await() && noexcept { return awaiter(*this); }
@@ -294,6 +300,7 @@ public:
     Condition(const Condition&) = delete;
     Condition& operator=(const Condition&) = delete;
 
+    // What wait() returns: awaiting it waits for a notification.
     class [[nodiscard]] wait_operation {
     public:
         wait_operation(Condition& condition, std::optional<IOLoop::time_point> deadline)
@@ -301,11 +308,11 @@ public:
 
         class awaiter : detail::waiter {
         public:
-            explicit awaiter(const wait_operation& op) : op_(op) {}
+            explicit awaiter(const wait_operation& op) : condition_(op.condition_), deadline_(op.deadline_) {}
             bool await_ready() const noexcept { return false; }
             template <class Promise>
             bool await_suspend(std::coroutine_handle<Promise> h) {
-                return park(h, op_.condition_->waiters_, op_.deadline_);
+                return park(h, condition_->waiters_, deadline_);
             }
             bool await_resume() const {
                 if (result() == outcome::cancelled) throw CancelledError();
@@ -313,7 +320,8 @@ public:
             }
 
         private:
-            wait_operation op_;
+            Condition* condition_;
+            std::optional<IOLoop::time_point> deadline_;
         };
 
         awaiter operator co_await() && noexcept { return awaiter(*this); }
