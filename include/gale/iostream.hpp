@@ -1,0 +1,851 @@
+// Tornado's tornado.iostream for C++: a buffered, awaitable byte stream.
+//
+//   std::shared_ptr<gale::IOStream> stream = co_await gale::TCPClient().connect("127.0.0.1", 8888);
+//   co_await stream->write("GET / HTTP/1.0\r\n\r\n");
+//   std::string head = co_await stream->read_until("\r\n\r\n", 64 * 1024);
+//   std::string body = co_await stream->read_until_close();
+//
+// Synopsis. An IOStream is held by std::shared_ptr and shared between
+// coroutines, as Tornado shares its streams; make it with std::make_shared.
+//
+//   task<std::string> read_until(delimiter, max_bytes = nullopt)  // includes the delimiter
+//   task<std::string> read_bytes(n, partial = false)              // exactly n, or 1..n
+//   task<std::string> read_until_close()
+//   write(data)               // queued at the call; co_await it to wait until the kernel has it
+//   fill() / read_buffer() / consume(n)   // zero-copy reading: parse in place over the buffer
+//   close(error = {}), closed(), error(), set_close_callback(fn), set_nodelay(on)
+//
+// Reading. One read at a time; starting a second while one is in progress
+// throws std::logic_error("Already reading"). A read that the buffered bytes
+// cannot satisfy on a closed stream throws StreamClosedError, and its
+// real_error() tells why the stream closed: a socket error,
+// UnsatisfiableReadError (read_until passed max_bytes without finding its
+// delimiter) or StreamBufferFullError (more than max_buffer_size buffered).
+// As in Tornado those failures close the stream; bytes received before a
+// close stay readable.
+//
+// Writing. Any number of coroutines may write; data goes out in call order,
+// and small writes queued behind a busy socket are coalesced. write() queues
+// its data at once (so it may be left un-awaited, as in Tornado); awaiting it
+// completes when the data has been handed to the kernel, which is usually
+// immediately, without suspending.
+//
+// Cancellation. A read or write awaited inside gale::with_timeout stops
+// waiting when the timeout fires (CancelledError inside, TimeoutError at the
+// with_timeout). The stream stays usable: received bytes remain buffered and
+// the data of an abandoned write is still sent.
+//
+// Memory. The read buffer goes back to a per-thread pool whenever the stream
+// waits with nothing buffered, so an idle connection holds no read buffer;
+// the write queue is empty once everything is sent.
+//
+// Lifetime. Pending waits keep their stream alive, so queued writes are
+// delivered even if every owner lets go. A stream whose close callback is set
+// watches an idle connection for the peer closing (as Tornado does); that
+// watch keeps it open until close() or the peer closes.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <asio/buffer.hpp>
+#include <asio/cancellation_signal.hpp>
+#include <asio/error.hpp>
+#include <asio/ip/tcp.hpp>
+#include <fmt/core.h>
+
+#include "detail/cancel.hpp"
+#include "detail/logging.hpp"
+#include "detail/stream_buffer.hpp"
+#include "ioloop.hpp"
+#include "task.hpp"
+
+namespace gale {
+
+// Raised by IOStream operations on a closed stream (Tornado's
+// StreamClosedError). real_error() is what closed it, or null when one side
+// simply closed the connection.
+class StreamClosedError : public std::runtime_error {
+public:
+    explicit StreamClosedError(std::exception_ptr real_error = nullptr)
+        : std::runtime_error(describe(real_error)), real_error_(std::move(real_error)) {}
+
+    const std::exception_ptr& real_error() const noexcept { return real_error_; }
+
+private:
+    static std::string describe(const std::exception_ptr& cause) {
+        if (!cause) return "Stream is closed";
+        try {
+            std::rethrow_exception(cause);
+        } catch (...) {
+            return "Stream is closed: " + detail::describe_current_exception();
+        }
+    }
+
+    std::exception_ptr real_error_;
+};
+
+// read_until found no delimiter within max_bytes (the stream is closed).
+struct UnsatisfiableReadError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// The read buffer reached max_buffer_size (the stream is closed), or a write
+// would pass max_write_buffer_size (the write is refused).
+struct StreamBufferFullError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct stream_options {
+    // Most bytes buffered for reading (Tornado's max_buffer_size: 100 MB).
+    std::size_t max_buffer_size = 104857600;
+    // Most bytes queued for writing; unlimited by default, as in Tornado.
+    std::optional<std::size_t> max_write_buffer_size{};
+};
+
+class IOStream;
+
+// ---------------------------------------------------------------- transports
+
+// The seam between an IOStream and what carries its bytes, in the shape of
+// Tornado's read_from_fd / write_to_fd over a non-blocking socket plus the
+// IOLoop's readiness events: read_some and write_some never block (they
+// report asio::error::would_block instead), and async_wait says when trying
+// again may make progress. tcp_transport below is the plain TCP transport.
+//
+// TLS (the next layer, in its own header) implements the same interface with
+// OpenSSL over the socket's descriptor: SSL_read / SSL_write become read_some
+// / write_some, SSL_ERROR_WANT_READ / WANT_WRITE become would_block, and
+// async_wait waits for whichever direction OpenSSL asked for (a handshake may
+// need to read while the stream wants to write). IOStream never sees the
+// difference, and the plain path neither includes <asio/ssl.hpp> nor pays
+// for TLS beyond one virtual call per system call.
+class stream_transport {
+public:
+    enum class wait_type { read, write };
+
+    // Completes a readiness wait. Call it once, with operation_aborted when
+    // the wait is cancelled or the transport closed; attach its cancellation
+    // slot to the Asio operation that waits.
+    class ready_handler {
+    public:
+        using cancellation_slot_type = asio::cancellation_slot;
+
+        ready_handler(std::shared_ptr<IOStream> stream, wait_type what,
+                      asio::cancellation_slot slot) noexcept
+            : stream_(std::move(stream)), what_(what), slot_(slot) {}
+
+        cancellation_slot_type get_cancellation_slot() const noexcept { return slot_; }
+        void operator()(std::error_code ec);
+
+    private:
+        std::shared_ptr<IOStream> stream_;
+        wait_type what_;
+        asio::cancellation_slot slot_;
+    };
+
+    stream_transport() = default;
+    stream_transport(const stream_transport&) = delete;
+    stream_transport& operator=(const stream_transport&) = delete;
+    virtual ~stream_transport() = default;
+
+    // Receives what is available now: a byte count, or would_block when
+    // nothing is, or eof when the peer has closed its side.
+    virtual std::size_t read_some(asio::mutable_buffer buffer, std::error_code& ec) = 0;
+    // Sends what the kernel takes now; would_block when it takes nothing.
+    virtual std::size_t write_some(std::span<const asio::const_buffer> buffers,
+                                   std::error_code& ec) = 0;
+    // Calls handler once the stream may make progress in that direction.
+    virtual void async_wait(wait_type what, ready_handler handler) = 0;
+    // Closes the connection; pending waits complete with operation_aborted.
+    virtual void close() noexcept = 0;
+    // The TCP socket underneath, for addresses and socket options.
+    virtual asio::ip::tcp::socket& socket() noexcept = 0;
+};
+
+// A plain TCP connection.
+class tcp_transport final : public stream_transport {
+public:
+    explicit tcp_transport(asio::ip::tcp::socket socket) : socket_(std::move(socket)) {
+        std::error_code ec;  // a socket that is not open fails its first operation instead
+        socket_.non_blocking(true, ec);
+    }
+
+    std::size_t read_some(asio::mutable_buffer buffer, std::error_code& ec) override {
+        return socket_.read_some(buffer, ec);
+    }
+
+    std::size_t write_some(std::span<const asio::const_buffer> buffers, std::error_code& ec) override {
+        return socket_.write_some(buffers, ec);
+    }
+
+    void async_wait(wait_type what, ready_handler handler) override {
+        socket_.async_wait(what == wait_type::read ? asio::socket_base::wait_read
+                                                   : asio::socket_base::wait_write,
+                           std::move(handler));
+    }
+
+    void close() noexcept override {
+        std::error_code ignored;
+        socket_.close(ignored);
+    }
+
+    asio::ip::tcp::socket& socket() noexcept override { return socket_; }
+
+private:
+    asio::ip::tcp::socket socket_;
+};
+
+// ---------------------------------------------------------------- IOStream
+
+class IOStream : public std::enable_shared_from_this<IOStream> {
+public:
+    using wait_type = stream_transport::wait_type;
+    class fill_awaiter;
+    class write_awaiter;
+
+    // A stream over a connected TCP socket. Make it with std::make_shared
+    // (its pending waits hold it by shared_ptr). It belongs to the calling
+    // thread's IOLoop, which must also run the socket, and is used on that
+    // thread only.
+    explicit IOStream(asio::ip::tcp::socket socket, stream_options options = {})
+        : IOStream(std::make_unique<tcp_transport>(std::move(socket)), std::move(options)) {}
+
+    // A stream over any transport (see stream_transport).
+    explicit IOStream(std::unique_ptr<stream_transport> transport, stream_options options = {})
+        : transport_(std::move(transport)), loop_(&IOLoop::current()), options_(std::move(options)) {
+        if (options_.max_buffer_size == 0) throw std::invalid_argument("max_buffer_size must be positive");
+    }
+
+    IOStream(const IOStream&) = delete;
+    IOStream& operator=(const IOStream&) = delete;
+
+    // ------------------------------------------------------------ reading
+
+    // Reads up to and including `delimiter`. With max_bytes, a delimiter not
+    // found within that many bytes closes the stream (StreamClosedError with
+    // an UnsatisfiableReadError as real_error()).
+    task<std::string> read_until(std::string delimiter, std::optional<std::size_t> max_bytes = std::nullopt);
+
+    // Reads exactly num_bytes; with partial, returns as soon as any bytes are
+    // available (at most num_bytes).
+    task<std::string> read_bytes(std::size_t num_bytes, bool partial = false);
+
+    // Reads everything until the connection closes, however it closes.
+    // Unlike Tornado, more than max_buffer_size fails (StreamClosedError)
+    // instead of returning the data cut short.
+    task<std::string> read_until_close();
+
+    // The zero-copy read interface, for parsers that work in place:
+    //
+    //   for (;;) {
+    //       if (auto n = parse(stream->read_buffer())) { stream->consume(n); break; }
+    //       co_await stream->fill();
+    //   }
+    //
+    // fill() receives at least one more byte into the buffer, as many as are
+    // available, and returns how many. It throws StreamClosedError once the
+    // stream is closed (what is buffered stays readable) or when
+    // max_buffer_size bytes are already buffered, and std::logic_error if
+    // another read is in progress. read_buffer() is valid until the next
+    // fill() or consume().
+    [[nodiscard]] fill_awaiter fill();
+    std::string_view read_buffer() const noexcept { return in_.data(); }
+    void consume(std::size_t n);
+
+    // Bytes of memory the read buffer holds (0 while the stream is idle).
+    std::size_t read_buffer_capacity() const noexcept { return in_.capacity(); }
+
+    // ------------------------------------------------------------ writing
+
+    // Queues data (copied, or moved for an rvalue string) behind earlier
+    // writes and starts sending it. Throws StreamClosedError on a closed
+    // stream and StreamBufferFullError past max_write_buffer_size. Awaiting
+    // the result waits until the kernel has the data.
+    write_awaiter write(std::string_view data) { return write_pieces({&data, 1}); }
+    write_awaiter write(const char* data) { return write(std::string_view(data)); }
+    write_awaiter write(std::string&& data);
+    // Several pieces at once, in one system call when the socket is free
+    // (e.g. a message head and its body): write(head, body).
+    template <class... Pieces>
+        requires(sizeof...(Pieces) >= 2 && (std::is_convertible_v<const Pieces&, std::string_view> && ...))
+    write_awaiter write(const Pieces&... pieces) {
+        const std::array<std::string_view, sizeof...(Pieces)> views{std::string_view(pieces)...};
+        return write_pieces(views);
+    }
+
+    // ------------------------------------------------------------ state
+
+    // Closes the stream, failing pending reads and writes with
+    // StreamClosedError (unsent data is dropped). `error` becomes error().
+    void close(std::exception_ptr error = nullptr);
+    bool closed() const noexcept { return closed_; }
+    // Why the stream closed; null if it is open or was closed cleanly.
+    std::exception_ptr error() const noexcept { return error_; }
+
+    // Runs callback on the loop once the stream closes (at once if it
+    // already has); an empty function removes it. While it is set, an idle
+    // stream watches for the peer closing, as Tornado's does.
+    void set_close_callback(std::function<void()> callback);
+
+    // Sets TCP_NODELAY: small writes go out at once instead of waiting to be
+    // combined (Nagle's algorithm). Ignored on a closed stream.
+    void set_nodelay(bool value);
+
+    bool reading() const noexcept { return read_owner_ != nullptr || reader_ != nullptr; }
+    bool writing() const noexcept { return !out_.empty(); }
+
+    const stream_options& options() const noexcept { return options_; }
+    stream_transport& transport() noexcept { return *transport_; }
+    asio::ip::tcp::socket& socket() noexcept { return transport_->socket(); }
+
+    // ------------------------------------------------------------ awaiters
+
+    class fill_awaiter : detail::cancel_registration {
+    public:
+        fill_awaiter(IOStream& stream, bool closed_is_error) noexcept
+            : stream_(stream), closed_is_error_(closed_is_error) {}
+        // Movable until awaited, so it can be handed to with_timeout or gather.
+        fill_awaiter(fill_awaiter&&) noexcept = default;
+
+        bool await_ready() {
+            if (stream_.reader_) throw std::logic_error("Already reading");
+            if (!stream_.closed_) received_ = stream_.read_now();
+            return received_ > 0 || stream_.closed_;
+        }
+
+        template <class Promise>
+        bool await_suspend(std::coroutine_handle<Promise> h) {
+            scope_ = detail::scope_of(h);
+            if (scope_ && scope_->cancelled()) {
+                cancelled_ = true;
+                return false;
+            }
+            stream_.in_.release();  // if nothing is buffered, hold no memory while waiting
+            stream_.arm(wait_type::read);
+            if (scope_) scope_->attach(*this, &on_cancel);
+            handle_ = h;
+            stream_.reader_ = this;
+            return true;
+        }
+
+        // The number of bytes received; 0 only on a closed stream when the
+        // close is not an error for this read.
+        std::size_t await_resume() const {
+            if (cancelled_) throw CancelledError();
+            if (received_ == 0 && closed_is_error_) throw StreamClosedError(stream_.error_);
+            return received_;
+        }
+
+    private:
+        friend class IOStream;
+
+        // The stream lets go of the reader at once, so the coroutine may read
+        // again as soon as it sees the cancellation; the wait is cancelled too
+        // so that it does not keep the stream alive.
+        static void on_cancel(detail::cancel_registration& r) {
+            auto& self = static_cast<fill_awaiter&>(r);
+            self.cancelled_ = true;
+            self.stream_.reader_ = nullptr;
+            self.stream_.read_owner_ = nullptr;
+            self.stream_.read_cancel_.emit(asio::cancellation_type::terminal);
+            self.stream_.loop_->resume_soon(self.handle_);
+        }
+
+        IOStream& stream_;
+        detail::cancel_scope* scope_ = nullptr;
+        std::coroutine_handle<> handle_;
+        std::size_t received_ = 0;
+        bool closed_is_error_;
+        bool cancelled_ = false;
+    };
+
+    class write_awaiter : detail::cancel_registration {
+    public:
+        write_awaiter(IOStream& stream, std::uint64_t target) noexcept
+            : stream_(stream), target_(target) {}
+        // Movable until awaited, so it can be handed to with_timeout or gather.
+        write_awaiter(write_awaiter&&) noexcept = default;
+
+        bool await_ready() const noexcept { return stream_.sent_ >= target_ || stream_.closed_; }
+
+        template <class Promise>
+        bool await_suspend(std::coroutine_handle<Promise> h) {
+            scope_ = detail::scope_of(h);
+            if (scope_) {
+                if (scope_->cancelled()) {
+                    cancelled_ = true;
+                    return false;
+                }
+                scope_->attach(*this, &on_cancel);
+            }
+            handle_ = h;
+            stream_.add_writer(*this);
+            return true;
+        }
+
+        void await_resume() const {
+            if (cancelled_) throw CancelledError();
+            if (stream_.sent_ < target_) throw StreamClosedError(stream_.error_);
+        }
+
+    private:
+        friend class IOStream;
+
+        static void on_cancel(detail::cancel_registration& r) {
+            auto& self = static_cast<write_awaiter&>(r);
+            self.cancelled_ = true;
+            self.stream_.remove_writer(self);
+            self.stream_.loop_->resume_soon(self.handle_);
+        }
+
+        IOStream& stream_;
+        std::uint64_t target_;  // done once this many bytes in all have been sent
+        detail::cancel_scope* scope_ = nullptr;
+        std::coroutine_handle<> handle_;
+        write_awaiter* next_ = nullptr;
+        bool cancelled_ = false;
+    };
+
+private:
+    friend class stream_transport::ready_handler;
+
+    // Queued chunks up to this size take later small writes appended to them.
+    static constexpr std::size_t coalesce_limit = 64 * 1024;
+    // Most buffers handed to one write_some.
+    static constexpr std::size_t max_gather = 16;
+
+    // Marks a high-level read (read_until, ...) as in progress for its whole
+    // duration, so another coroutine cannot take its bytes between fills. A
+    // cancelled fill ends the ownership at once: the cancelled read only
+    // unwinds afterwards, and a new read may already have begun.
+    class read_guard {
+    public:
+        explicit read_guard(IOStream& stream) : stream_(stream) {
+            if (stream.reading()) throw std::logic_error("Already reading");
+            stream.read_owner_ = this;
+        }
+        read_guard(const read_guard&) = delete;
+        read_guard& operator=(const read_guard&) = delete;
+        ~read_guard() {
+            if (stream_.read_owner_ == this) stream_.read_owner_ = nullptr;
+        }
+
+    private:
+        IOStream& stream_;
+    };
+
+    std::string take(std::size_t n) {
+        std::string result(in_.data().substr(0, n));
+        consume(n);
+        return result;
+    }
+
+    [[noreturn]] void fail_unsatisfiable(std::string_view delimiter, std::size_t max_bytes);
+    void fail_buffer_full();
+    std::size_t read_now();
+    write_awaiter write_pieces(std::span<const std::string_view> pieces);
+    std::size_t send(std::span<const asio::const_buffer> buffers);
+    void flush_queue();
+    void mark_sent(std::size_t n);
+    void enqueue(std::string_view piece);
+    void check_writable(std::size_t size) const;
+    void fail(std::error_code ec, std::string_view during);
+
+    void arm(wait_type what);
+    void on_ready(wait_type what, std::error_code ec);
+    void on_readable(std::error_code ec);
+    void on_writable(std::error_code ec);
+    void wake_reader();
+    void wake_writers();
+    void watch_for_close();
+
+    void add_writer(write_awaiter& w) noexcept {
+        if (writers_tail_) writers_tail_->next_ = &w;
+        else writers_head_ = &w;
+        writers_tail_ = &w;
+    }
+
+    void remove_writer(write_awaiter& w) noexcept {
+        write_awaiter* prev = nullptr;
+        for (write_awaiter* p = writers_head_; p; prev = p, p = p->next_) {
+            if (p != &w) continue;
+            (prev ? prev->next_ : writers_head_) = p->next_;
+            if (writers_tail_ == p) writers_tail_ = prev;
+            p->next_ = nullptr;
+            return;
+        }
+    }
+
+    std::unique_ptr<stream_transport> transport_;
+    IOLoop* loop_;
+    stream_options options_;
+
+    detail::stream_buffer in_;
+    fill_awaiter* reader_ = nullptr;        // the coroutine parked in fill()
+    const read_guard* read_owner_ = nullptr;  // the high-level read in progress
+    bool read_wait_armed_ = false;
+    asio::cancellation_signal read_cancel_;
+
+    // Unsent bytes: out_[out_head_] from out_offset_ on, then later chunks.
+    std::vector<std::string> out_;
+    std::size_t out_head_ = 0;
+    std::size_t out_offset_ = 0;
+    std::uint64_t accepted_ = 0;  // bytes ever passed to write()
+    std::uint64_t sent_ = 0;      // bytes ever handed to the kernel
+    write_awaiter* writers_head_ = nullptr;
+    write_awaiter* writers_tail_ = nullptr;
+    bool write_wait_armed_ = false;
+
+    bool closed_ = false;
+    std::exception_ptr error_;
+    std::function<void()> close_callback_;
+};
+
+// ---------------------------------------------------------------- reading
+
+inline task<std::string> IOStream::read_until(std::string delimiter, std::optional<std::size_t> max_bytes) {
+    auto self = shared_from_this();
+    read_guard guard(*this);
+    std::size_t searched = 0;  // the delimiter does not start before this offset
+    for (;;) {
+        std::string_view data = in_.data();
+        std::size_t found = data.find(delimiter, searched);
+        if (found != std::string_view::npos) {
+            std::size_t end = found + delimiter.size();
+            if (max_bytes && end > *max_bytes) fail_unsatisfiable(delimiter, *max_bytes);
+            co_return take(end);
+        }
+        if (max_bytes && data.size() > *max_bytes) fail_unsatisfiable(delimiter, *max_bytes);
+        searched = data.size() < delimiter.size() ? 0 : data.size() - delimiter.size() + 1;
+        co_await fill_awaiter(*this, true);
+    }
+}
+
+inline task<std::string> IOStream::read_bytes(std::size_t num_bytes, bool partial) {
+    auto self = shared_from_this();
+    read_guard guard(*this);
+    for (;;) {
+        std::size_t buffered = in_.size();
+        if (buffered >= num_bytes || (partial && buffered > 0)) co_return take(std::min(num_bytes, buffered));
+        if (!partial && buffered > 0) in_.reserve(std::min(num_bytes, options_.max_buffer_size));
+        co_await fill_awaiter(*this, true);
+    }
+}
+
+inline task<std::string> IOStream::read_until_close() {
+    auto self = shared_from_this();
+    read_guard guard(*this);
+    while (!closed_) {
+        if (in_.size() >= options_.max_buffer_size) {
+            fail_buffer_full();
+            throw StreamClosedError(error_);
+        }
+        co_await fill_awaiter(*this, false);
+    }
+    co_return take(in_.size());
+}
+
+inline IOStream::fill_awaiter IOStream::fill() { return fill_awaiter(*this, true); }
+
+inline void IOStream::consume(std::size_t n) {
+    if (n > in_.size()) throw std::out_of_range("IOStream::consume: more bytes than are buffered");
+    in_.consume(n);
+    watch_for_close();
+}
+
+inline void IOStream::fail_unsatisfiable(std::string_view delimiter, std::size_t max_bytes) {
+    std::string shown;
+    for (unsigned char c : delimiter) {
+        switch (c) {
+            case '\r': shown += "\\r"; break;
+            case '\n': shown += "\\n"; break;
+            case '\t': shown += "\\t"; break;
+            case '"': shown += "\\\""; break;
+            case '\\': shown += "\\\\"; break;
+            default:
+                if (c < 0x20 || c >= 0x7f) shown += fmt::format("\\x{:02x}", c);
+                else shown += static_cast<char>(c);
+        }
+    }
+    std::string message = fmt::format("delimiter \"{}\" not found within {} bytes", shown, max_bytes);
+    detail::log(detail::gen_log, detail::log_level::info, "iostream", __LINE__,
+                "Unsatisfiable read, closing connection: {}", message);
+    close(std::make_exception_ptr(UnsatisfiableReadError(message)));
+    throw StreamClosedError(error_);
+}
+
+inline void IOStream::fail_buffer_full() {
+    detail::log(detail::gen_log, detail::log_level::error, "iostream", __LINE__,
+                "Reached maximum read buffer size");
+    close(std::make_exception_ptr(StreamBufferFullError("Reached maximum read buffer size")));
+}
+
+// One non-blocking receive into the buffer. Returns the byte count, or 0 when
+// nothing was available or the stream closed (end of stream, an error, or a
+// full buffer).
+inline std::size_t IOStream::read_now() {
+    std::size_t room = options_.max_buffer_size - std::min(in_.size(), options_.max_buffer_size);
+    if (room == 0) {
+        fail_buffer_full();
+        return 0;
+    }
+    std::span<char> space = in_.prepare(room);
+    std::error_code ec;
+    std::size_t n = transport_->read_some(asio::buffer(space.data(), space.size()), ec);
+    if (!ec && n > 0) {
+        in_.commit(n);
+        return n;
+    }
+    if (ec == asio::error::would_block) return 0;
+    if (ec && ec != asio::error::eof) fail(ec, "read");
+    else close();
+    return 0;
+}
+
+// ---------------------------------------------------------------- writing
+
+inline IOStream::write_awaiter IOStream::write_pieces(std::span<const std::string_view> pieces) {
+    std::size_t total = 0;
+    for (std::string_view piece : pieces) total += piece.size();
+    check_writable(total);
+    accepted_ += total;
+    if (total == 0) return write_awaiter(*this, accepted_);
+    std::size_t sent = 0;
+    if (out_.empty() && !write_wait_armed_) {
+        // Nothing queued: send straight from the caller's memory.
+        std::array<asio::const_buffer, max_gather> buffers;
+        std::size_t count = 0;
+        for (std::string_view piece : pieces)
+            if (!piece.empty() && count < buffers.size()) buffers[count++] = asio::buffer(piece.data(), piece.size());
+        sent = send({buffers.data(), count});
+    }
+    if (!closed_ && sent < total) {
+        for (std::string_view piece : pieces) {
+            std::size_t skip = std::min(sent, piece.size());
+            sent -= skip;
+            if (skip < piece.size()) enqueue(piece.substr(skip));
+        }
+        arm(wait_type::write);
+    }
+    return write_awaiter(*this, accepted_);
+}
+
+inline IOStream::write_awaiter IOStream::write(std::string&& data) {
+    check_writable(data.size());
+    accepted_ += data.size();
+    if (data.empty()) return write_awaiter(*this, accepted_);
+    if (!out_.empty() || write_wait_armed_) {
+        if (!out_.empty() && out_.back().size() + data.size() <= coalesce_limit) out_.back() += data;
+        else out_.push_back(std::move(data));
+        arm(wait_type::write);
+        return write_awaiter(*this, accepted_);
+    }
+    asio::const_buffer buffer = asio::buffer(data);
+    std::size_t sent = send({&buffer, 1});
+    if (!closed_ && sent < data.size()) {
+        out_offset_ = sent;  // the queue was empty: the string becomes its only chunk
+        out_.push_back(std::move(data));
+        arm(wait_type::write);
+    }
+    return write_awaiter(*this, accepted_);
+}
+
+inline void IOStream::check_writable(std::size_t size) const {
+    if (closed_) throw StreamClosedError(error_);
+    if (options_.max_write_buffer_size && accepted_ - sent_ + size > *options_.max_write_buffer_size)
+        throw StreamBufferFullError("Reached maximum write buffer size");
+}
+
+inline void IOStream::enqueue(std::string_view piece) {
+    if (!out_.empty() && out_.back().size() + piece.size() <= coalesce_limit) out_.back().append(piece);
+    else out_.emplace_back(piece);
+}
+
+// One non-blocking send. Returns the bytes the kernel took (0 when it took
+// none, or on an error, which closes the stream).
+inline std::size_t IOStream::send(std::span<const asio::const_buffer> buffers) {
+    std::error_code ec;
+    std::size_t n = transport_->write_some(buffers, ec);
+    if (ec == asio::error::would_block) return 0;
+    if (ec) {
+        fail(ec, "write");
+        return 0;
+    }
+    sent_ += n;
+    return n;
+}
+
+// Sends queued chunks until the kernel stops taking them.
+inline void IOStream::flush_queue() {
+    while (!out_.empty() && !closed_) {
+        std::array<asio::const_buffer, max_gather> buffers;
+        std::size_t count = 0;
+        for (std::size_t i = out_head_; i < out_.size() && count < buffers.size(); ++i) {
+            std::string_view chunk = out_[i];
+            if (i == out_head_) chunk.remove_prefix(out_offset_);
+            buffers[count++] = asio::buffer(chunk.data(), chunk.size());
+        }
+        std::size_t n = send({buffers.data(), count});
+        if (n == 0) return;
+        mark_sent(n);
+    }
+}
+
+// Drops n sent bytes from the front of the queue.
+inline void IOStream::mark_sent(std::size_t n) {
+    while (n > 0) {
+        std::size_t left = out_[out_head_].size() - out_offset_;
+        if (n < left) {
+            out_offset_ += n;
+            return;
+        }
+        n -= left;
+        ++out_head_;
+        out_offset_ = 0;
+    }
+    if (out_head_ == out_.size()) {
+        out_.clear();
+        out_head_ = 0;
+    } else if (out_head_ >= 32) {
+        out_.erase(out_.begin(), out_.begin() + static_cast<std::ptrdiff_t>(out_head_));
+        out_head_ = 0;
+    }
+}
+
+// ---------------------------------------------------------------- state
+
+inline void IOStream::close(std::exception_ptr error) {
+    if (closed_) return;
+    closed_ = true;
+    error_ = std::move(error);
+    transport_->close();  // parked readers and writers wake through their cancelled waits
+    out_ = {};
+    out_head_ = out_offset_ = 0;
+    in_.release();
+    if (close_callback_) loop_->add_callback(std::exchange(close_callback_, nullptr));
+}
+
+inline void IOStream::set_close_callback(std::function<void()> callback) {
+    if (closed_) {
+        if (callback) loop_->add_callback(std::move(callback));
+        return;
+    }
+    close_callback_ = std::move(callback);
+    if (close_callback_) watch_for_close();
+    else if (read_wait_armed_ && !reader_) read_cancel_.emit(asio::cancellation_type::terminal);  // end the watch
+}
+
+inline void IOStream::set_nodelay(bool value) {
+    if (closed_) return;
+    std::error_code ec;
+    socket().set_option(asio::ip::tcp::no_delay(value), ec);
+    // EINVAL means the connection is already reset, which the next read or
+    // write reports.
+    if (ec && ec != asio::error::invalid_argument) throw std::system_error(ec, "set_nodelay");
+}
+
+inline void IOStream::fail(std::error_code ec, std::string_view during) {
+    bool reset = ec == asio::error::connection_reset || ec == asio::error::connection_aborted ||
+                 ec == asio::error::broken_pipe || ec == asio::error::timed_out;
+    if (!reset)  // resets are routine; Tornado keeps them out of the log too
+        detail::log(detail::gen_log, detail::log_level::warning, "iostream", __LINE__,
+                    "Error on {}: {}", during, ec.message());
+    close(std::make_exception_ptr(std::system_error(ec, std::string(during))));
+}
+
+// ---------------------------------------------------------------- readiness
+
+inline void IOStream::arm(wait_type what) {
+    bool& armed = what == wait_type::read ? read_wait_armed_ : write_wait_armed_;
+    if (armed || closed_) return;
+    armed = true;
+    asio::cancellation_slot slot = what == wait_type::read ? read_cancel_.slot() : asio::cancellation_slot();
+    transport_->async_wait(what, stream_transport::ready_handler(shared_from_this(), what, slot));
+}
+
+inline void stream_transport::ready_handler::operator()(std::error_code ec) {
+    stream_->on_ready(what_, ec);
+}
+
+inline void IOStream::on_ready(wait_type what, std::error_code ec) {
+    if (what == wait_type::read) on_readable(ec);
+    else on_writable(ec);
+}
+
+inline void IOStream::on_readable(std::error_code ec) {
+    read_wait_armed_ = false;
+    if (!closed_) {
+        // operation_aborted without a close: a cancelled reader's wait, which
+        // a new reader may have inherited; it then just waits again.
+        if (ec && ec != asio::error::operation_aborted) {
+            fail(ec, "wait for read");
+        } else if (reader_ || (close_callback_ && in_.empty())) {
+            std::size_t n = read_now();
+            if (n == 0 && !closed_) {  // woken for nothing
+                in_.release();
+                arm(wait_type::read);
+                return;
+            }
+            if (reader_) reader_->received_ = n;
+        }
+    }
+    wake_reader();
+    watch_for_close();
+}
+
+inline void IOStream::wake_reader() {
+    fill_awaiter* reader = std::exchange(reader_, nullptr);
+    if (!reader) return;
+    if (reader->scope_) reader->scope_->detach(*reader);
+    reader->handle_.resume();
+}
+
+inline void IOStream::on_writable(std::error_code ec) {
+    write_wait_armed_ = false;
+    if (!closed_) {
+        if (ec && ec != asio::error::operation_aborted) fail(ec, "wait for write");
+        else flush_queue();
+    }
+    if (!out_.empty()) arm(wait_type::write);
+    wake_writers();
+}
+
+// Resumes, in order, the writers whose data has all been sent (all of them
+// once the stream is closed).
+inline void IOStream::wake_writers() {
+    while (write_awaiter* w = writers_head_) {
+        if (!closed_ && w->target_ > sent_) return;
+        writers_head_ = w->next_;
+        if (!writers_head_) writers_tail_ = nullptr;
+        w->next_ = nullptr;
+        if (w->scope_) w->scope_->detach(*w);
+        w->handle_.resume();  // the pending handler keeps the stream alive meanwhile
+    }
+}
+
+// Tornado's error listener: with a close callback set, an idle stream waits
+// for readability so that a peer closing is noticed without a read.
+inline void IOStream::watch_for_close() {
+    if (close_callback_ && !closed_ && !reader_ && !read_wait_armed_ && in_.empty()) {
+        in_.release();
+        arm(wait_type::read);
+    }
+}
+
+}  // namespace gale
