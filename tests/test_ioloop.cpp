@@ -210,3 +210,20 @@ TEST_CASE("start() refuses to run a loop that is already running") {
     loop.start();
     CHECK(refused);
 }
+
+TEST_CASE("run_sync lets work cancelled in its last step unwind before it returns") {
+    gale_test::lifetime_counter::alive = 0;
+    IOLoop loop;
+    loop.run_sync([]() -> task<void> {
+        auto held = []() -> task<void> {
+            gale_test::lifetime_counter resource;
+            co_await gale::sleep(10s);
+        };
+        try {
+            co_await gale::with_timeout(10ms, held());
+        } catch (const gale::TimeoutError&) {
+        }
+    });
+    // The cancelled sleep's completion was still queued when the body ended.
+    CHECK(gale_test::lifetime_counter::alive == 0);
+}

@@ -266,14 +266,14 @@ auto IOLoop::run_sync(F&& fn, std::optional<duration> timeout) {
             context_.restart();
             context_.poll();  // lets the cancelled wait complete so the timer can go
         }
-        if (timed_out && !st->finished) {
-            // Cancel the abandoned work and let it unwind for a bounded number
-            // of turns; work that ignores cancellation stays parked.
-            st->scope.cancel();
-            for (int turn = 0; turn < 64 && !st->finished; ++turn) {
-                context_.restart();
-                if (context_.poll() == 0) break;
-            }
+        // On timeout, cancel the abandoned work. Either way, give work that
+        // is unwinding (cancelled by this or an inner with_timeout) a bounded
+        // number of turns to finish, so its frames are released now rather
+        // than at the next start; work that ignores cancellation stays parked.
+        if (timed_out && !st->finished) st->scope.cancel();
+        for (int turn = 0; turn < 64; ++turn) {
+            context_.restart();
+            if (context_.poll() == 0) break;
         }
     }
     context_.restart();

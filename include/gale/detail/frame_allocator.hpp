@@ -17,10 +17,11 @@ public:
     // thousand small tasks recycles all of them, and big frames stay few.
     static constexpr std::size_t max_cached_bytes_per_class = 64 * 1024;
 
-    frame_pool() = default;
+    explicit frame_pool(bool& destroyed_flag) : destroyed_(destroyed_flag) {}
     frame_pool(const frame_pool&) = delete;
     frame_pool& operator=(const frame_pool&) = delete;
     ~frame_pool() {
+        destroyed_ = true;
         for (auto& list : lists_) {
             while (list.head) {
                 free_block* next = list.head->next;
@@ -57,12 +58,15 @@ public:
         release(p);
     }
 
-    static frame_pool& local() {
-        thread_local frame_pool pool;
-        return pool;
+    // The calling thread's pool, or null once the thread's pool has been
+    // destroyed at thread exit (a frame freed later by another thread_local's
+    // destructor then goes straight to the global operator delete).
+    static frame_pool* local() noexcept {
+        thread_local bool destroyed = false;  // trivially destructible: valid to the end
+        thread_local frame_pool pool(destroyed);
+        return destroyed ? nullptr : &pool;
     }
 
-private:
     // The slow paths stay out of line: besides keeping the fast path small,
     // this stops GCC from pairing the global operator new it would otherwise
     // see through inlining with the class operator delete of coroutine frames
@@ -70,6 +74,7 @@ private:
     [[gnu::noinline]] static void* allocate_fresh(std::size_t size) { return ::operator new(size); }
     [[gnu::noinline]] static void release(void* p) noexcept { ::operator delete(p); }
 
+private:
     struct free_block {
         free_block* next;
     };
@@ -81,13 +86,18 @@ private:
     static std::size_t class_of(std::size_t size) { return (size + granule - 1) / granule - 1; }
 
     std::array<free_list, class_count> lists_{};
+    bool& destroyed_;
 };
 
 // Mixed into promise types so every gale coroutine frame uses the pool.
 struct pooled_frame {
-    static void* operator new(std::size_t size) { return frame_pool::local().allocate(size); }
+    static void* operator new(std::size_t size) {
+        frame_pool* pool = frame_pool::local();
+        return pool ? pool->allocate(size) : frame_pool::allocate_fresh(size);
+    }
     static void operator delete(void* p, std::size_t size) noexcept {
-        frame_pool::local().deallocate(p, size);
+        if (frame_pool* pool = frame_pool::local()) pool->deallocate(p, size);
+        else frame_pool::release(p);
     }
 };
 
