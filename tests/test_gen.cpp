@@ -285,3 +285,76 @@ TEST_CASE("WaitIterator rethrows a failed child's exception from next()") {
         CHECK(it.done());
     });
 }
+
+TEST_CASE("with_timeout waits for the cancelled work to unwind before it throws") {
+    run_async([]() -> task<void> {
+        std::vector<std::string> order;
+        auto work = [&]() -> task<void> {
+            struct cleanup {
+                std::vector<std::string>& order;
+                ~cleanup() { order.push_back("work unwound"); }
+            } guard{order};
+            co_await gale::sleep(10s);
+        };
+        try {
+            co_await gale::with_timeout(10ms, work());
+        } catch (const gale::TimeoutError&) {
+            order.push_back("timeout seen");
+        }
+        CHECK(order == std::vector<std::string>{"work unwound", "timeout seen"});
+    });
+}
+
+TEST_CASE("work that handles its cancellation and returns a value is not a timeout") {
+    run_async([]() -> task<void> {
+        auto stubborn = []() -> task<int> {
+            try {
+                co_await gale::sleep(10s);
+            } catch (const gale::CancelledError&) {
+                co_return -1;  // a fallback chosen by the work itself
+            }
+            co_return 1;
+        };
+        CHECK(co_await gale::with_timeout(10ms, stubborn()) == -1);
+    });
+}
+
+TEST_CASE("a loop of moments ends when its scope is cancelled") {
+    run_async([]() -> task<void> {
+        long turns = 0;
+        auto spin = [&]() -> task<void> {
+            for (;;) {
+                co_await gale::moment;
+                ++turns;
+            }
+        };
+        CHECK_THROWS_AS(co_await gale::with_timeout(10ms, spin()), gale::TimeoutError);
+        CHECK(turns > 0);
+    });
+}
+
+TEST_CASE("gather raises the error of the first failed child in argument order") {
+    gale_test::log_capture logs;
+    run_async([]() -> task<void> {
+        std::string caught;
+        try {
+            co_await gale::gather(fail_after(20ms, "earlier in the list"), fail_after(1ms, "finished first"));
+        } catch (const std::runtime_error& e) {
+            caught = e.what();
+        }
+        CHECK(caught == "earlier in the list");
+    });
+    CHECK(logs.matching("Multiple exceptions in yield list: finished first").size() == 1);
+}
+
+TEST_CASE("WaitIterator::next is cancellable and leaves the iterator usable") {
+    run_async([]() -> task<void> {
+        std::vector<task<int>> tasks;
+        tasks.push_back(after(40ms, 5));
+        gale::WaitIterator<int> it(std::move(tasks));
+        CHECK_THROWS_AS(co_await gale::with_timeout(5ms, it.next()), gale::TimeoutError);
+        CHECK_FALSE(it.done());
+        CHECK(co_await it.next() == 5);
+        CHECK(it.done());
+    });
+}

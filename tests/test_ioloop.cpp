@@ -227,3 +227,32 @@ TEST_CASE("run_sync lets work cancelled in its last step unwind before it return
     // The cancelled sleep's completion was still queued when the body ended.
     CHECK(gale_test::lifetime_counter::alive == 0);
 }
+
+TEST_CASE("a stop() before start() makes start() return at once") {
+    IOLoop loop;
+    loop.stop();
+    loop.start();  // would block forever if the stop were lost
+    bool ran = false;
+    loop.add_callback([&] {
+        ran = true;
+        loop.stop();
+    });
+    loop.start();
+    CHECK(ran);
+}
+
+TEST_CASE("stop() inside run_sync cancels the work and run_sync reports it") {
+    IOLoop loop;
+    bool unwound = false;
+    CHECK_THROWS_WITH_AS(loop.run_sync([&]() -> task<void> {
+        loop.call_later(5ms, [&] { loop.stop(); });
+        try {
+            co_await gale::sleep(10s);
+        } catch (const gale::CancelledError&) {
+            unwound = true;
+            throw;
+        }
+    }),
+                         "Event loop stopped before Future completed.", std::runtime_error);
+    CHECK(unwound);
+}

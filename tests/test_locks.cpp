@@ -185,6 +185,8 @@ TEST_CASE("Lock: with_timeout cancels a waiting acquire, which never gets the lo
                 inside = "acquired";
             } catch (const gale::CancelledError&) {
                 inside = "cancelled";
+                finished = true;
+                throw;  // with_timeout then reports TimeoutError
             }
             finished = true;
         };
@@ -413,6 +415,8 @@ TEST_CASE("Semaphore: with_timeout cancels a waiting acquire") {
                 auto permit = co_await sem.acquire();
             } catch (const gale::CancelledError&) {
                 cancelled = true;
+                finished = true;
+                throw;  // with_timeout then reports TimeoutError
             }
             finished = true;
         };
@@ -534,6 +538,8 @@ TEST_CASE("Event: with_timeout cancels a wait; a later set still wakes the other
                 co_await event.wait();
             } catch (const gale::CancelledError&) {
                 cancelled = true;
+                finished = true;
+                throw;  // with_timeout then reports TimeoutError
             }
             finished = true;
         };
@@ -630,6 +636,8 @@ TEST_CASE("Condition: notify skips waiters that timed out or were cancelled") {
                 results.push_back("cancellable: notified");
             } catch (const gale::CancelledError&) {
                 results.push_back("cancellable: cancelled");
+                cancelled_done = true;
+                throw;  // with_timeout then reports TimeoutError
             }
             cancelled_done = true;
         };

@@ -422,6 +422,8 @@ TEST_CASE("Queue: with_timeout cancels a waiting put, whose item is not put") {
                 co_await q.put(2);
             } catch (const gale::CancelledError&) {
                 cancelled = true;
+                finished = true;
+                throw;  // with_timeout then reports TimeoutError
             }
             finished = true;
         };

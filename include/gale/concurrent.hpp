@@ -19,6 +19,7 @@
 #include <asio/post.hpp>
 #include <asio/thread_pool.hpp>
 
+#include "detail/cancel.hpp"
 #include "detail/result_slot.hpp"
 #include "future.hpp"
 #include "ioloop.hpp"
@@ -56,8 +57,10 @@ inline ThreadPoolExecutor& default_executor() {
 
 namespace detail {
 
+// A thread cannot be interrupted, so cancellation waits for the call to
+// return and then discards its result: the awaiter sees CancelledError.
 template <class F>
-class executor_awaiter {
+class executor_awaiter : cancel_registration {
 public:
     using result_type = std::invoke_result_t<F&>;
 
@@ -65,7 +68,13 @@ public:
 
     bool await_ready() const noexcept { return false; }
 
-    void await_suspend(std::coroutine_handle<> h) {
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> h) {
+        scope_ = scope_of(h);
+        if (scope_ && scope_->cancelled()) {
+            cancelled_ = true;
+            return false;  // a cancelled coroutine starts no new thread work
+        }
         IOLoop* loop = &IOLoop::current();
         executor_->post([this, h, loop] {
             try {
@@ -80,11 +89,21 @@ public:
             }
             loop->resume_soon(h);
         });
+        if (scope_) scope_->attach(*this, &on_cancel);
+        return true;
     }
 
-    result_type await_resume() { return result_.take(); }
+    result_type await_resume() {
+        if (scope_) scope_->detach(*this);
+        if (cancelled_) throw CancelledError();
+        return result_.take();
+    }
 
 private:
+    static void on_cancel(cancel_registration& r) { static_cast<executor_awaiter&>(r).cancelled_ = true; }
+
+    cancel_scope* scope_ = nullptr;
+    bool cancelled_ = false;  // touched on the loop's thread only
     ThreadPoolExecutor* executor_;
     F fn_;
     result_slot<result_type> result_;
@@ -93,8 +112,8 @@ private:
 }  // namespace detail
 
 // Runs blocking fn() on the executor; awaiting it yields fn's result on the
-// awaiting coroutine's loop. Work already running cannot be cancelled: a
-// with_timeout around it stops waiting but the thread finishes the call.
+// awaiting coroutine's loop. Work already running on a thread cannot be
+// interrupted: a with_timeout around it waits for the call to return.
 template <class F>
 [[nodiscard]] auto run_in_executor(ThreadPoolExecutor& executor, F&& fn) {
     return detail::executor_awaiter<std::decay_t<F>>(executor, std::forward<F>(fn));

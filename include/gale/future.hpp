@@ -229,16 +229,21 @@ namespace detail {
 
 template <class A, class T>
 detached drive_into_future(A awaitable, future<T> f) {
+    result_slot<T> outcome;
     try {
         if constexpr (std::is_void_v<T>) {
             co_await std::move(awaitable);
-            f.set_result();
+            outcome.set_value();
         } else {
-            f.set_result(co_await std::move(awaitable));
+            outcome.set_value(co_await std::move(awaitable));
         }
     } catch (...) {
-        f.set_exception(std::current_exception());
+        outcome.set_exception(std::current_exception());
     }
+    if (f.done()) co_return;  // someone resolved the future by hand first
+    if (outcome.has_exception()) f.set_exception(outcome.exception());
+    else if constexpr (std::is_void_v<T>) f.set_result();
+    else f.set_result(outcome.take());
 }
 
 }  // namespace detail

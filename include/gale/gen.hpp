@@ -67,18 +67,16 @@ public:
     template <class Promise>
     bool await_suspend(std::coroutine_handle<Promise> h) {
         scope_ = scope_of(h);
-        if (scope_) {
-            if (scope_->cancelled()) {
-                cancelled_ = true;
-                return false;
-            }
-            scope_->attach(*this, &on_cancel);
+        if (scope_ && scope_->cancelled()) {
+            cancelled_ = true;
+            return false;
         }
         timer_.emplace(IOLoop::current().context(), deadline_);
         timer_->async_wait([this, h](std::error_code) {
             if (scope_) scope_->detach(*this);
             h.resume();
         });
+        if (scope_) scope_->attach(*this, &on_cancel);  // last: nothing after it can throw
         return true;
     }
 
@@ -99,10 +97,29 @@ private:
     bool cancelled_ = false;
 };
 
-struct moment_awaiter {
+class moment_awaiter {
+public:
     bool await_ready() const noexcept { return false; }
-    void await_suspend(std::coroutine_handle<> h) const { IOLoop::current().resume_soon(h); }
-    void await_resume() const noexcept {}
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> h) {
+        cancel_scope* scope = scope_of(h);
+        if (scope && scope->cancelled()) {
+            cancelled_ = true;  // a cancelled loop of moments must end
+            return false;
+        }
+        IOLoop::current().resume_soon(h);
+        return true;
+    }
+    void await_resume() const {
+        if (cancelled_) throw CancelledError();
+    }
+
+private:
+    bool cancelled_ = false;
+};
+
+struct moment_t {
+    moment_awaiter operator co_await() const noexcept { return {}; }
 };
 
 }  // namespace detail
@@ -118,7 +135,7 @@ struct moment_awaiter {
 }
 
 // Yields for one turn of the loop (Tornado's gen.moment): `co_await gale::moment;`
-inline constexpr detail::moment_awaiter moment{};
+inline constexpr detail::moment_t moment{};
 
 // ---------------------------------------------------------------- with_timeout
 
@@ -146,22 +163,13 @@ scoped_detached drive_guarded(in_scope, std::shared_ptr<guarded_state<R>> st, A 
         st->result.set_exception(std::current_exception());
     }
     st->finished = true;
-    if (st->timed_out) {
-        // Nobody waits any more. Cancellation is the expected ending; anything
-        // else would be lost, so it is logged.
-        try {
-            st->result.take();
-        } catch (const CancelledError&) {
-        } catch (...) {
-            log(app_log, log_level::error, "gen", __LINE__, "Exception after timeout: {}",
-                describe_current_exception());
-        }
-    } else if (auto waiter = std::exchange(st->waiter, {})) {
-        waiter.resume();
-    }
+    if (auto waiter = std::exchange(st->waiter, {})) waiter.resume();
 }
 
-// Parks the with_timeout coroutine until the guarded work finishes or the deadline passes.
+// Parks the with_timeout coroutine until the guarded work has finished. When
+// the deadline passes first, the work is cancelled and still awaited: it has
+// unwound (its destructors ran, its references to the caller are dropped)
+// before with_timeout reports anything.
 template <class R>
 class deadline_wait : cancel_registration {
 public:
@@ -174,21 +182,18 @@ public:
 
     template <class Promise>
     void await_suspend(std::coroutine_handle<Promise> h) {
+        st_->waiter = h;
+        timer_.async_wait([st = st_](std::error_code ec) {
+            if (ec || st->finished) return;
+            st->timed_out = true;
+            st->scope.cancel();
+        });
+        // Cancelling the outer scope cancels the guarded work too.
         outer_ = scope_of(h);
-        // Cancelling the outer scope cancels the guarded work, which then ends
-        // (normally with CancelledError) and resumes us through the driver.
         if (outer_) {
             if (outer_->cancelled()) st_->scope.cancel();
             else outer_->attach(*this, &on_cancel);
         }
-        st_->waiter = h;
-        timer_.async_wait([st = st_](std::error_code ec) {
-            if (ec || !st->waiter) return;  // the work finished first
-            st->timed_out = true;
-            auto waiter = std::exchange(st->waiter, {});
-            st->scope.cancel();
-            waiter.resume();
-        });
     }
 
     void await_resume() {
@@ -211,17 +216,30 @@ task<R> with_deadline(IOLoop::time_point deadline, A awaitable) {
     auto st = std::make_shared<guarded_state<R>>();
     drive_guarded<R>(in_scope{&st->scope}, st, std::move(awaitable));
     co_await deadline_wait<R>(st, deadline);
-    if (st->timed_out) throw TimeoutError();
+    if (st->timed_out) {
+        try {
+            co_return st->result.take();
+        } catch (const CancelledError&) {
+            throw TimeoutError();
+        }
+    }
     co_return st->result.take();
 }
 
 }  // namespace detail
 
 // Awaits `work`, throwing TimeoutError if it has not finished by `deadline`.
-// The work is then cancelled: whatever it is parked on (a sleep, a socket
-// operation, a future or lock wait) throws CancelledError inside it, so it
-// unwinds. Unlike Tornado, which leaves the wrapped future running, gale
-// cancels it; an exception other than CancelledError it ends with is logged.
+//
+// Timeouts are structured: at the deadline the work is cancelled (whatever it
+// is parked on, a sleep, an Asio operation, a future, lock or queue wait,
+// throws CancelledError inside it) and with_timeout waits for it to unwind
+// before throwing TimeoutError, so nothing the work references is used after
+// the caller moves on. Work that finishes with a value although it was
+// cancelled (it caught the error, or completed in that same turn) returns its
+// value; any other exception it ends with is rethrown. Work that cannot be
+// interrupted (a function running on a thread via run_in_executor) makes the
+// timeout late, never unsafe. Tornado instead raises at once and leaves the
+// wrapped future running.
 template <awaitable A>
 auto with_timeout(IOLoop::time_point deadline, A&& work) {
     return detail::with_deadline<await_result_t<A>>(deadline, std::forward<A>(work));
@@ -244,13 +262,16 @@ struct join_state {
     std::size_t remaining = 0;
     std::coroutine_handle<> waiter;
     std::exception_ptr first_error;
+    std::size_t first_error_index = 0;
 
-    // Tornado's multi(): the first error is raised once all are done; later ones are logged.
-    void record_error(std::exception_ptr e) {
-        if (!first_error) {
-            first_error = std::move(e);
-            return;
+    // Tornado's multi(): once all are done, the error of the earliest failed
+    // child in argument order is raised and the others are logged.
+    void record_error(std::size_t index, std::exception_ptr e) {
+        if (!first_error || index < first_error_index) {
+            std::swap(first_error, e);
+            first_error_index = index;
         }
+        if (!e) return;
         try {
             std::rethrow_exception(e);
         } catch (const CancelledError&) {
@@ -278,7 +299,7 @@ struct join_state {
 
 // Runs one gathered child and stores its value in `out`.
 template <class A, class Slot>
-scoped_detached drive_child(in_scope, join_state* js, A awaitable, Slot* out) {
+scoped_detached drive_child(in_scope, join_state* js, std::size_t index, A awaitable, Slot* out) {
     try {
         if constexpr (std::is_void_v<await_result_t<A>>) {
             co_await std::move(awaitable);
@@ -287,7 +308,7 @@ scoped_detached drive_child(in_scope, join_state* js, A awaitable, Slot* out) {
             out->emplace(co_await std::move(awaitable));
         }
     } catch (...) {
-        js->record_error(std::current_exception());
+        js->record_error(index, std::current_exception());
     }
     js->child_done();
 }
@@ -299,7 +320,7 @@ task<std::tuple<gathered_t<await_result_t<A>>...>> gather_tuple(std::index_seque
     join_state js;
     js.remaining = sizeof...(A);
     cancel_scope* scope = co_await current_scope{};
-    (drive_child(in_scope{scope}, &js, std::move(awaitables), &std::get<I>(slots)), ...);
+    (drive_child(in_scope{scope}, &js, I, std::move(awaitables), &std::get<I>(slots)), ...);
     co_await js.wait();
     co_return std::tuple<gathered_t<await_result_t<A>>...>(std::move(*std::get<I>(slots))...);
 }
@@ -312,7 +333,7 @@ task<std::vector<await_result_t<A>>> gather_values(std::vector<A> awaitables) {
     js.remaining = awaitables.size();
     cancel_scope* scope = co_await current_scope{};
     for (std::size_t i = 0; i < awaitables.size(); ++i)
-        drive_child(in_scope{scope}, &js, std::move(awaitables[i]), &slots[i]);
+        drive_child(in_scope{scope}, &js, i, std::move(awaitables[i]), &slots[i]);
     co_await js.wait();
     std::vector<R> values;
     values.reserve(slots.size());
@@ -325,7 +346,8 @@ task<void> gather_void(std::vector<A> awaitables) {
     join_state js;
     js.remaining = awaitables.size();
     cancel_scope* scope = co_await current_scope{};
-    for (auto& a : awaitables) drive_child<A, void>(in_scope{scope}, &js, std::move(a), nullptr);
+    for (std::size_t i = 0; i < awaitables.size(); ++i)
+        drive_child<A, void>(in_scope{scope}, &js, i, std::move(awaitables[i]), nullptr);
     co_await js.wait();
 }
 
@@ -372,8 +394,9 @@ auto gather_map(Map awaitables) {
 }  // namespace detail
 
 // Runs the awaitables concurrently; the result is ready when all are done.
-// The first exception is rethrown once every child has finished; any others
-// are logged (Tornado's gen.multi). void children yield std::monostate.
+// If children fail, the exception of the first failed one in argument order
+// is rethrown once every child has finished, and the others are logged
+// (Tornado's gen.multi). void children yield std::monostate.
 template <awaitable... A>
     requires(sizeof...(A) > 0)
 auto gather(A&&... awaitables) {
@@ -428,7 +451,7 @@ public:
     task<T> next() {
         if (done()) throw std::out_of_range("WaitIterator has no more results");
         auto st = state_;
-        if (st->finished.empty()) co_await finished_wait{*st};
+        if (st->finished.empty()) co_await finished_wait(*st);
         current_index_ = st->finished.front();
         st->finished.pop_front();
         --remaining_;
@@ -442,11 +465,37 @@ private:
         std::coroutine_handle<> waiter;
     };
 
-    struct finished_wait {
+    // Parks next() until a result arrives; cancellable like every gale wait.
+    struct finished_wait : detail::cancel_registration {
         shared& st;
+        detail::cancel_scope* scope = nullptr;
+        std::coroutine_handle<> handle;
+        bool cancelled = false;
+
+        explicit finished_wait(shared& s) : st(s) {}
         bool await_ready() const noexcept { return !st.finished.empty(); }
-        void await_suspend(std::coroutine_handle<> h) noexcept { st.waiter = h; }
-        void await_resume() const noexcept {}
+        template <class Promise>
+        bool await_suspend(std::coroutine_handle<Promise> h) {
+            scope = detail::scope_of(h);
+            if (scope && scope->cancelled()) {
+                cancelled = true;
+                return false;
+            }
+            handle = h;
+            st.waiter = h;
+            if (scope) scope->attach(*this, &on_cancel);
+            return true;
+        }
+        void await_resume() {
+            if (scope) scope->detach(*this);
+            if (cancelled) throw CancelledError();
+        }
+        static void on_cancel(detail::cancel_registration& r) {
+            auto& self = static_cast<finished_wait&>(r);
+            self.cancelled = true;
+            self.st.waiter = {};
+            IOLoop::current().resume_soon(self.handle);
+        }
     };
 
     template <class A>

@@ -5,8 +5,8 @@
 //   gale::IOLoop::current().start();   // serve until stop()
 #pragma once
 
+#include <atomic>
 #include <chrono>
-#include <cmath>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -132,6 +132,7 @@ public:
     void start() {
         if (running_) throw std::logic_error("IOLoop is already running");
         current_guard guard(this);
+        if (stop_requested_.exchange(false)) return;  // stop() came before start()
         auto work = asio::make_work_guard(context_);
         running_ = true;
         context_.restart();
@@ -142,10 +143,15 @@ public:
             throw;
         }
         running_ = false;
+        stop_requested_ = false;
     }
 
-    // Makes start() return once the callbacks now running finish. Thread-safe.
-    void stop() { context_.stop(); }
+    // Makes start() return once the callbacks now running finish; a stop()
+    // before start() makes the next start() return at once. Thread-safe.
+    void stop() {
+        stop_requested_ = true;
+        context_.stop();
+    }
 
     bool is_running() const noexcept { return running_; }
 
@@ -191,7 +197,9 @@ public:
 
     // Runs the loop until the coroutine fn() returns, and returns its value
     // (or rethrows its exception). With a timeout, the work is cancelled when
-    // it expires and TimeoutError is thrown.
+    // it expires and, once it has unwound, TimeoutError is thrown (as with
+    // with_timeout: late, never leaving work behind). A stop() meanwhile also
+    // cancels the work; run_sync then throws std::runtime_error.
     template <class F>
     auto run_sync(F&& fn, std::optional<duration> timeout = std::nullopt);
 
@@ -214,6 +222,7 @@ private:
         detail::cancel_scope scope;
         detail::result_slot<R> result;
         bool finished = false;
+        bool timed_out = false;
     };
 
     template <class R, class F>
@@ -235,6 +244,7 @@ private:
 
     asio::io_context context_;
     bool running_ = false;
+    std::atomic<bool> stop_requested_{false};
 };
 
 template <class F>
@@ -245,39 +255,48 @@ auto IOLoop::run_sync(F&& fn, std::optional<duration> timeout) {
     auto st = std::make_shared<sync_state<R>>();
     context_.restart();
     drive_sync<R>(detail::in_scope{&st->scope}, st, this, fn);
-    bool timed_out = false;
+    bool stopped = false;
     if (!st->finished) {
         std::optional<asio::steady_timer> deadline;
         if (timeout) {
             deadline.emplace(context_, *timeout);
-            deadline->async_wait([this, &timed_out](std::error_code ec) {
-                if (ec) return;
-                timed_out = true;
-                context_.stop();
+            deadline->async_wait([st](std::error_code ec) {
+                if (ec || st->finished) return;
+                st->timed_out = true;
+                st->scope.cancel();
             });
         }
         auto work = asio::make_work_guard(context_);
         running_ = true;
-        context_.restart();
-        context_.run();
+        // The driver stops the loop when the work has finished; any other
+        // stop() cancels the work, which is still run until it has unwound.
+        while (!st->finished) {
+            context_.restart();
+            context_.run();
+            if (!st->finished && !stopped) {
+                stopped = true;
+                st->scope.cancel();
+            }
+        }
         running_ = false;
-        if (deadline) {
-            deadline->cancel();
-            context_.restart();
-            context_.poll();  // lets the cancelled wait complete so the timer can go
-        }
-        // On timeout, cancel the abandoned work. Either way, give work that
-        // is unwinding (cancelled by this or an inner with_timeout) a bounded
-        // number of turns to finish, so its frames are released now rather
-        // than at the next start; work that ignores cancellation stays parked.
-        if (timed_out && !st->finished) st->scope.cancel();
-        for (int turn = 0; turn < 64; ++turn) {
-            context_.restart();
-            if (context_.poll() == 0) break;
-        }
+        stop_requested_ = false;
+        if (deadline) deadline->cancel();
+    }
+    // Give work left unwinding by inner timeouts, and the cancelled timer, a
+    // few turns to finish, so their frames go now rather than at the next start.
+    for (int turn = 0; turn < 64; ++turn) {
+        context_.restart();
+        if (context_.poll() == 0) break;
     }
     context_.restart();
-    if (timed_out) throw TimeoutError();
+    if (st->timed_out || stopped) {
+        try {
+            return st->result.take();
+        } catch (const CancelledError&) {
+            if (st->timed_out) throw TimeoutError();
+            throw std::runtime_error("Event loop stopped before Future completed.");
+        }
+    }
     return st->result.take();
 }
 

@@ -64,16 +64,16 @@ public:
     template <class Promise>
     bool await_suspend(std::coroutine_handle<Promise> h) {
         scope_ = scope_of(h);
-        if (scope_) {
-            if (scope_->cancelled()) {
-                cancelled_ = true;
-                return false;
-            }
-            scope_->attach(*this, &on_cancel);
+        if (scope_ && scope_->cancelled()) {
+            cancelled_ = true;
+            return false;
         }
         signal_.emplace();
         std::apply(
             [&](auto&... args) { std::move(init_)(handler{this, h}, std::move(args)...); }, args_);
+        // Last, once nothing can throw; Asio never completes an operation
+        // inside its initiating call, so no completion can come before this.
+        if (scope_) scope_->attach(*this, &on_cancel);
         return true;
     }
 

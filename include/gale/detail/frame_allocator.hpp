@@ -89,6 +89,19 @@ private:
     bool& destroyed_;
 };
 
+#if defined(__SANITIZE_ADDRESS__)
+#define GALE_SANITIZING_ADDRESSES 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GALE_SANITIZING_ADDRESSES 1
+#endif
+#endif
+
+#if defined(GALE_SANITIZING_ADDRESSES)
+// Under AddressSanitizer frames come straight from the global heap, so a use
+// of a freed frame is reported instead of hidden by recycling.
+struct pooled_frame {};
+#else
 // Mixed into promise types so every gale coroutine frame uses the pool.
 struct pooled_frame {
     static void* operator new(std::size_t size) {
@@ -100,5 +113,6 @@ struct pooled_frame {
         else frame_pool::release(p);
     }
 };
+#endif
 
 }  // namespace gale::detail
