@@ -225,3 +225,22 @@ TEST_CASE("a future awaited inside a cancelled scope wakes with CancelledError")
         co_await gale::moment;
     });
 }
+
+TEST_CASE("a pending future with a done-callback is freed when dropped") {
+    gale_test::lifetime_counter::alive = 0;
+    {
+        future<int> f;
+        f.add_done_callback([counter = gale_test::lifetime_counter{}](const future<int>&) {});
+        CHECK(gale_test::lifetime_counter::alive == 1);
+    }
+    CHECK(gale_test::lifetime_counter::alive == 0);
+}
+
+TEST_CASE("a spawned future resolved by hand first keeps that result") {
+    run_async([]() -> task<void> {
+        future<int> f = gale::spawn(twice_later(1));
+        f.set_result(100);
+        co_await gale::sleep(15ms);  // the task ends meanwhile; its result is dropped
+        CHECK(co_await f == 100);
+    });
+}

@@ -53,12 +53,14 @@ struct future_waiter : cancel_registration {
 };
 
 template <class T>
-struct future_state {
+struct future_state : std::enable_shared_from_this<future_state<T>> {
     result_slot<T> result;
     bool retrieved = false;
     future_waiter* waiters = nullptr;  // resumed first-come, first-served
     future_waiter* last_waiter = nullptr;
-    std::vector<std::pair<IOLoop*, std::function<void()>>> callbacks;
+    // Done-callbacks take the future when they run; holding no handle to it
+    // before, they keep no future alive that never completes.
+    std::vector<std::pair<IOLoop*, std::function<void(const future<T>&)>>> callbacks;
 
     future_state() = default;
     future_state(const future_state&) = delete;
@@ -101,7 +103,10 @@ struct future_state {
             if (w->loop == resuming_loop) w->handle.resume();
             else w->loop->resume_soon(w->handle);
         }
-        for (auto& [loop, fn] : callbacks) loop->add_callback(std::move(fn));
+        for (auto& [loop, fn] : callbacks)
+            loop->add_callback([self = this->shared_from_this(), fn = std::move(fn)] {
+                fn(future<T>(self));
+            });
         callbacks.clear();
     }
 };
@@ -151,9 +156,8 @@ public:
     template <class F>
     void add_done_callback(F&& fn) const {
         IOLoop* loop = &IOLoop::current();
-        auto call = [self = *this, fn = std::forward<F>(fn)]() mutable { fn(self); };
-        if (done()) loop->add_callback(std::move(call));
-        else state_->callbacks.emplace_back(loop, std::move(call));
+        if (done()) loop->add_callback([self = *this, fn = std::forward<F>(fn)]() mutable { fn(self); });
+        else state_->callbacks.emplace_back(loop, std::forward<F>(fn));
     }
 
     struct awaiter : detail::future_waiter {
@@ -200,6 +204,9 @@ public:
 private:
     template <class>
     friend class resolver;
+    friend struct detail::future_state<T>;
+
+    explicit future(std::shared_ptr<detail::future_state<T>> state) : state_(std::move(state)) {}
 
     // Completions posted by a resolver already run in a turn of their own, so
     // waiters on that loop resume directly instead of waiting one more turn.
