@@ -12,7 +12,11 @@
 #include <gale/detail/logging.hpp>
 #include <gale/ioloop.hpp>
 #include <mutex>
+#include <optional>
+#include <stdexcept>
 #include <vector>
+
+#include <gale/task.hpp>
 
 namespace gale_test {
 
@@ -77,6 +81,30 @@ private:
     }
     gale::detail::log_handler previous_;
 };
+
+// Awaits `work` and reports whether it threw E (any other exception escapes).
+template <class E, class A>
+gale::task<bool> throws(A work) {
+    try {
+        (void)co_await std::move(work);
+    } catch (const E&) {
+        co_return true;
+    }
+    co_return false;
+}
+
+// Awaits `work` and returns the E it throws; no exception at all is an error.
+template <class E, class A>
+gale::task<E> thrown(A work) {
+    std::optional<E> caught;
+    try {
+        co_await std::move(work);
+    } catch (const E& e) {
+        caught.emplace(e);
+    }
+    if (!caught) throw std::logic_error("expected an exception, none was thrown");
+    co_return *caught;
+}
 
 inline double elapsed_ms(std::chrono::steady_clock::time_point since) {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since).count();

@@ -22,6 +22,7 @@ using asio::ip::tcp;
 using gale::IOStream;
 using gale::StreamClosedError;
 using gale_test::run_async;
+using gale_test::thrown;
 
 struct stream_pair {
     std::shared_ptr<IOStream> client;
@@ -43,18 +44,6 @@ stream_pair connected_pair(gale::stream_options server_options = {}, gale::strea
             std::make_shared<IOStream>(std::move(server), server_options)};
 }
 
-// Awaits work and returns the E it throws; anything else fails the test.
-template <class E, class A>
-gale::task<E> thrown(A work) {
-    std::optional<E> caught;
-    try {
-        co_await std::move(work);
-    } catch (const E& e) {
-        caught.emplace(e);
-    }
-    if (!caught) throw std::logic_error("expected an exception, none was thrown");
-    co_return *caught;
-}
 
 std::string pattern(std::size_t size) {
     std::string data(size, '\0');

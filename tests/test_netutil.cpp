@@ -9,21 +9,15 @@
 
 #include <asio/ip/tcp.hpp>
 
+#include "net_support.hpp"
 #include "support.hpp"
 
 namespace {
 
 using asio::ip::tcp;
 using gale_test::run_async;
+using gale_test::has_ipv6_loopback;
 
-bool has_ipv6_loopback() {
-    asio::io_context context;
-    tcp::acceptor probe(context);
-    std::error_code ec;
-    probe.open(tcp::v6(), ec);
-    if (!ec) probe.bind({asio::ip::address_v6::loopback(), 0}, ec);
-    return !ec;
-}
 
 // A TCP connection to the acceptor succeeds.
 bool accepts(tcp::acceptor& acceptor, asio::ip::address address) {

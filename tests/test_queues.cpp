@@ -19,20 +19,11 @@ using namespace std::chrono_literals;
 using gale_test::elapsed_ms;
 using gale_test::lifetime_counter;
 using gale_test::run_async;
+using gale_test::throws;
 using strings = std::vector<std::string>;
 
 namespace {
 
-// Awaits `work` and reports whether it threw E (any other exception escapes).
-template <class E, class A>
-gale::task<bool> throws(A work) {
-    try {
-        (void)co_await std::move(work);
-    } catch (const E&) {
-        co_return true;
-    }
-    co_return false;
-}
 
 // Yields to the loop until `flag` is set, so a test ends only after the
 // coroutines it started have finished.

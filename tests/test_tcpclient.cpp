@@ -13,6 +13,7 @@
 #include <gale/tcpserver.hpp>
 #include <gale/use_task.hpp>
 
+#include "net_support.hpp"
 #include "support.hpp"
 
 namespace {
@@ -22,6 +23,8 @@ using asio::ip::tcp;
 using gale::IOStream;
 using gale::StreamClosedError;
 using gale_test::run_async;
+using gale_test::has_ipv6_loopback;
+using gale_test::thrown;
 
 struct EchoServer : gale::TCPServer {
     int live = 0;
@@ -51,17 +54,6 @@ struct FixedResolver : gale::Resolver {
     }
 };
 
-template <class E, class A>
-gale::task<E> thrown(A work) {
-    std::optional<E> caught;
-    try {
-        co_await std::move(work);
-    } catch (const E& e) {
-        caught.emplace(e);
-    }
-    if (!caught) throw std::logic_error("expected an exception, none was thrown");
-    co_return *caught;
-}
 
 gale::task<std::string> round_trip(std::shared_ptr<IOStream> stream, std::string line) {
     co_await stream->write(line);
@@ -75,14 +67,6 @@ std::uint16_t closed_port(asio::ip::address address = asio::ip::address_v4::loop
     return acceptor.local_endpoint().port();
 }
 
-bool has_ipv6_loopback() {
-    asio::io_context context;
-    tcp::acceptor probe(context);
-    std::error_code ec;
-    probe.open(tcp::v6(), ec);
-    if (!ec) probe.bind({asio::ip::address_v6::loopback(), 0}, ec);
-    return !ec;
-}
 
 gale::task<void> connect_socket(tcp::socket& socket, tcp::endpoint endpoint) {
     co_await socket.async_connect(endpoint, gale::use_task);

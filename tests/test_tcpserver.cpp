@@ -20,6 +20,7 @@
 #include <gale/gen.hpp>
 #include <gale/use_task.hpp>
 
+#include "net_support.hpp"
 #include "support.hpp"
 
 extern char** environ;
@@ -31,6 +32,7 @@ using asio::ip::tcp;
 using gale::IOStream;
 using gale::StreamClosedError;
 using gale_test::run_async;
+using gale_test::has_ipv6_loopback;
 
 // Counts the handle_stream coroutines running, so a test can wait for all
 // of them to finish before its loop goes away.
@@ -107,14 +109,6 @@ struct captured_log {
     }
 };
 
-bool has_ipv6_loopback() {
-    asio::io_context context;
-    tcp::acceptor probe(context);
-    std::error_code ec;
-    probe.open(tcp::v6(), ec);
-    if (!ec) probe.bind({asio::ip::address_v6::loopback(), 0}, ec);
-    return !ec;
-}
 
 bool have_curl() { return std::system("curl --version >/dev/null 2>&1") == 0; }
 
