@@ -256,3 +256,15 @@ TEST_CASE("stop() inside run_sync cancels the work and run_sync reports it") {
                          "Event loop stopped before Future completed.", std::runtime_error);
     CHECK(unwound);
 }
+
+TEST_CASE("PeriodicCallback with jitter still ticks about once per interval") {
+    run_async([]() -> task<void> {
+        int ticks = 0;
+        gale::PeriodicCallback pc([&] { ++ticks; }, 10ms, 0.5);  // each wait 7.5 to 12.5 ms
+        pc.start();
+        co_await gale::sleep(105ms);
+        pc.stop();
+        CHECK(ticks >= 5);
+        CHECK(ticks <= 14);
+    });
+}

@@ -7,10 +7,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
-#include <random>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
@@ -350,10 +350,20 @@ private:
         timeout_handle pending;
     };
 
+    // A uniform number in [0, 1) for the jitter (xorshift: <random> is a heavy
+    // include for every translation unit, and jitter needs no quality).
+    static double unit_random() {
+        thread_local std::uint64_t state =
+            static_cast<std::uint64_t>(IOLoop::clock::now().time_since_epoch().count()) | 1;
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        return static_cast<double>(state >> 11) * 0x1.0p-53;
+    }
+
     static IOLoop::duration tick_length(const impl& s) {
         if (s.jitter == 0.0) return s.interval;
-        thread_local std::mt19937 random{std::random_device{}()};
-        double factor = 1.0 + s.jitter * (std::uniform_real_distribution<double>(0, 1)(random) - 0.5);
+        double factor = 1.0 + s.jitter * (unit_random() - 0.5);
         return std::chrono::duration_cast<IOLoop::duration>(s.interval * factor);
     }
 
