@@ -268,3 +268,27 @@ TEST_CASE("PeriodicCallback with jitter still ticks about once per interval") {
         CHECK(ticks <= 14);
     });
 }
+
+TEST_CASE("PeriodicCallback::stop cancels a coroutine tick that is still running") {
+    run_async([]() -> task<void> {
+        bool cancelled = false;
+        bool completed = false;
+        gale::PeriodicCallback pc(
+            [&]() -> task<void> {
+                try {
+                    co_await gale::sleep(10s);
+                    completed = true;
+                } catch (const gale::CancelledError&) {
+                    cancelled = true;
+                    throw;
+                }
+            },
+            5ms);
+        pc.start();
+        co_await gale::sleep(20ms);
+        pc.stop();
+        co_await gale::sleep(5ms);
+        CHECK(cancelled);
+        CHECK_FALSE(completed);
+    });
+}

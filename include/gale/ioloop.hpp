@@ -324,9 +324,13 @@ public:
         schedule_next(impl_);
     }
 
+    // Stops the ticks. A coroutine callback still running is cancelled (it
+    // sees CancelledError at its next wait), so it does not outlive the state
+    // it captured by much.
     void stop() {
         impl_->running = false;
         if (impl_->loop) impl_->loop->remove_timeout(impl_->pending);
+        if (auto scope = impl_->tick_scope.lock()) scope->cancel();
     }
 
     bool is_running() const noexcept { return impl_->running; }
@@ -348,6 +352,7 @@ private:
         IOLoop* loop = nullptr;
         IOLoop::time_point next{};
         timeout_handle pending;
+        std::weak_ptr<detail::cancel_scope> tick_scope;  // of the coroutine tick running
     };
 
     // A uniform number in [0, 1) for the jitter (xorshift: <random> is a heavy
@@ -386,16 +391,21 @@ private:
         auto self = weak.lock();
         if (!self || !self->running) return;
         if (self->async_fn) {
-            run_async_tick(self);
+            auto scope = std::make_shared<detail::cancel_scope>();
+            self->tick_scope = scope;
+            run_async_tick(detail::in_scope{scope.get()}, self, scope);
             return;
         }
         detail::invoke_callback(self->sync_fn);
         schedule_next(self);
     }
 
-    static detail::detached run_async_tick(std::shared_ptr<impl> self) {
+    static detail::scoped_detached run_async_tick(detail::in_scope, std::shared_ptr<impl> self,
+                                                  std::shared_ptr<detail::cancel_scope>) {
         try {
             co_await self->async_fn();
+        } catch (const CancelledError&) {
+            // stop() cancelled this tick.
         } catch (...) {
             detail::log(detail::app_log, detail::log_level::error, "ioloop", __LINE__,
                         "Exception in callback: {}", detail::describe_current_exception());
