@@ -1,0 +1,700 @@
+// Tornado's tornado.http1connection for C++: the HTTP/1.1 engine that both
+// the server and the client speak through.
+//
+//   // server side, one connection
+//   gale::HTTP1Connection conn(stream, /*is_client=*/false, params, address);
+//   gale::RequestStartLine line;
+//   gale::HTTPHeaders headers;
+//   while (co_await conn.read_request_head(line, headers)) {
+//       std::string body = co_await conn.read_body();
+//       gale::HTTPHeaders out;
+//       out.add("Content-Length", "5");
+//       conn.write_headers(gale::ResponseStartLine{"HTTP/1.1", 200, "OK"}, out, "hello");
+//       co_await conn.finish();
+//       if (!conn.keep_alive()) break;
+//   }
+//
+// Synopsis:
+//   HTTP1ConnectionParameters: no_keep_alive, chunk_size, max_header_size,
+//       header_timeout, max_body_size, body_timeout, decompress
+//   task<bool> read_request_head(RequestStartLine&, HTTPHeaders&)      // server
+//   task<ResponseStartLine> read_response_head(HTTPHeaders&)           // client
+//   task<std::string> read_body() / task<void> read_body(sink)         // both
+//   write_headers(start_line, headers, first_chunk = {})              // both
+//   write(chunk), finish()                                             // awaitable
+//   keep_alive(), close(), stream(), context()
+//
+// Reading. A message head ends at the first empty line; lines may end in
+// CRLF or a bare LF, and empty lines before a request are skipped (RFC 9112
+// section 2.2, as Tornado does). A malformed head throws HTTPInputError;
+// the server answers it with "400 Bad Request" and closes. The body is
+// framed as RFC 9112 section 6 says: Content-Length, chunked, or (a
+// response only) until the connection closes. read_body(sink) hands the
+// body over in pieces of at most chunk_size bytes, each a view into the
+// connection's buffer valid during the call; the sink may return void or
+// task<void> (then the next piece waits for it: flow control).
+//
+// Where Tornado is lax and the RFC strict, gale is strict, because a server
+// and a proxy in front of it that frame a message differently are how
+// request smuggling works. Requests are refused with 400 when they have:
+// a Transfer-Encoding other than exactly "chunked" (Tornado ignores an
+// unknown one and reads no body), Transfer-Encoding on HTTP/1.0, both
+// Transfer-Encoding and Content-Length, a Content-Length that is not plain
+// digits (Tornado takes "+5" and " 5"), differing Content-Length values, a
+// header name that is not an RFC 9110 token (so "Name : v" is refused),
+// control characters in a header value, no Host or several Host headers on
+// HTTP/1.1 or a Host value that cannot be a host, chunk sizes that are not
+// hexadecimal or are not followed by CRLF. Chunk extensions are ignored and
+// trailer fields are read and dropped (Tornado fails on both).
+//
+// Limits. The head may not exceed max_header_size (the connection is
+// closed, as Tornado does), the body max_body_size (HTTPInputError, so 400,
+// before any of it is read when Content-Length announces it; counted after
+// decompression when decompress is on). header_timeout bounds the wait for
+// a head (it is the server's idle_connection_timeout), body_timeout the
+// wait for a body; either closes the connection when it passes.
+//
+// Writing follows Tornado: a response to an HTTP/1.1 request that has
+// neither Content-Length nor Transfer-Encoding is sent chunked (except for
+// HEAD, 1xx, 204 and 304, which have no body); "Connection: close" is added
+// when the connection will close after a 1.1 response and
+// "Connection: Keep-Alive" when a 1.0 client asked for it. Writing more or
+// less than Content-Length announced throws HTTPOutputError and closes.
+// write() queues the data at once; awaiting it waits for the kernel to take
+// it. finish() ends the message.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include <asio/steady_timer.hpp>
+#include <fmt/core.h>
+
+#include "detail/gzip.hpp"
+#include "detail/logging.hpp"
+#include "httputil.hpp"
+#include "ioloop.hpp"
+#include "iostream.hpp"
+#include "task.hpp"
+
+namespace gale {
+
+struct HTTP1ConnectionParameters {
+    bool no_keep_alive = false;
+    // Largest piece a body is handed over in.
+    std::size_t chunk_size = 65536;
+    std::size_t max_header_size = 65536;
+    // How long to wait for a whole message head; none: wait forever.
+    std::optional<IOLoop::duration> header_timeout{};
+    std::size_t max_body_size = 104857600;
+    // How long to wait for a whole body; none: wait forever.
+    std::optional<IOLoop::duration> body_timeout{};
+    // Decompress gzip bodies (Content-Encoding: gzip) as they are read.
+    bool decompress = false;
+};
+
+namespace detail {
+
+// RFC 3986 host [ ":" port ]: reg-name, IPv4 or a bracketed IP literal.
+inline bool is_host_value(std::string_view s) noexcept {
+    static constexpr std::string_view allowed = "-._~%!$&'()*+,;=:[]";
+    return std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+               allowed.find(c) != std::string_view::npos;
+    });
+}
+
+// Finds the empty line that ends a message head ("\n\n" or "\n\r\n") at
+// or after `from`; returns the offset just past it, or npos. `from` is
+// advanced past what cannot start the end, so a search resumed after more
+// bytes arrive does not rescan the head.
+inline std::size_t find_head_end(std::string_view data, std::size_t& from) noexcept {
+    for (;;) {
+        std::size_t nl = data.find('\n', from);
+        if (nl == std::string_view::npos) {
+            from = data.size();
+            return nl;
+        }
+        from = nl;  // undecided until the bytes after it are here
+        if (nl + 1 >= data.size()) return std::string_view::npos;
+        if (data[nl + 1] == '\n') return nl + 2;
+        if (data[nl + 1] == '\r') {
+            if (nl + 2 >= data.size()) return std::string_view::npos;
+            if (data[nl + 2] == '\n') return nl + 3;
+        }
+        from = nl + 1;
+    }
+}
+
+// Splits off the next line of a head (without its CRLF or LF).
+inline std::string_view next_line(std::string_view& rest) noexcept {
+    std::size_t nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    return line;
+}
+
+// Parses the header lines of a head (HTTPHeaders::parse_line refuses
+// names that are not tokens and values holding CR or NUL).
+inline void parse_header_lines(std::string_view rest, HTTPHeaders& headers) {
+    while (!rest.empty()) {
+        std::string_view line = next_line(rest);
+        if (line.empty()) break;
+        headers.parse_line(line);
+    }
+}
+
+// Content-Length as RFC 9110 section 8.6 has it: digits only; a list of
+// identical values (from repeated headers or a comma list) counts once.
+inline std::uint64_t parse_content_length(const HTTPHeaders& headers) {
+    std::optional<std::uint64_t> length;
+    for (std::string_view field : headers.get_list("Content-Length")) {
+        while (!field.empty()) {
+            std::size_t comma = field.find(',');
+            std::string_view piece = strip_http_ws(field.substr(0, comma));
+            field.remove_prefix(comma == std::string_view::npos ? field.size() : comma + 1);
+            if (piece.empty() || piece.size() > 18 ||
+                !std::all_of(piece.begin(), piece.end(), [](char c) { return c >= '0' && c <= '9'; }))
+                throw HTTPInputError(fmt::format("Only integer Content-Length is allowed: {}", piece));
+            std::uint64_t value = 0;
+            for (char c : piece) value = value * 10 + static_cast<std::uint64_t>(c - '0');
+            if (length && *length != value) throw HTTPInputError("Multiple unequal Content-Lengths");
+            length = value;
+        }
+    }
+    if (!length) throw HTTPInputError("Only integer Content-Length is allowed: ");
+    return *length;
+}
+
+}  // namespace detail
+
+// Tornado's HTTPConnection: how a request handler writes its response
+// (request.connection). HTTP1Connection is the implementation.
+class HTTPConnection {
+public:
+    virtual ~HTTPConnection() = default;
+    // Starts the response; `chunk` is the first piece of the body.
+    virtual void write_headers(const ResponseStartLine& start_line, HTTPHeaders& headers,
+                               std::string_view chunk = {}) = 0;
+    virtual IOStream::write_awaiter write(std::string_view chunk) = 0;
+    virtual IOStream::write_awaiter finish() = 0;
+};
+
+class HTTP1Connection final : public HTTPConnection {
+public:
+    // `context` names the peer in log lines (the server passes its address).
+    HTTP1Connection(std::shared_ptr<IOStream> stream, bool is_client, HTTP1ConnectionParameters params = {},
+                    std::string context = {})
+        : stream_(std::move(stream)),
+          params_(std::move(params)),
+          context_(std::move(context)),
+          is_client_(is_client),
+          watchdog_(std::make_shared<watchdog>(stream_)) {}
+
+    HTTP1Connection(const HTTP1Connection&) = delete;
+    HTTP1Connection& operator=(const HTTP1Connection&) = delete;
+    ~HTTP1Connection() override { watchdog_->disarm_forever(); }
+
+    // ------------------------------------------------------------ reading
+
+    // Server: reads the next request's head. Returns false when the
+    // connection ends between requests: the peer closed, the head did not
+    // come within header_timeout, or it outgrew max_header_size (these close
+    // the stream). Throws HTTPInputError for a malformed head.
+    task<bool> read_request_head(RequestStartLine& start_line, HTTPHeaders& headers) {
+        begin_message();
+        std::optional<std::string_view> head = co_await read_head();
+        if (!head) co_return false;
+        std::string_view rest = *head;
+        start_line = parse_request_start_line(detail::next_line(rest));
+        headers.clear();
+        detail::parse_header_lines(rest, headers);
+        stream_->consume(head->size());
+        request_method_ = start_line.method;
+        request_version_ = start_line.version;
+        check_request_framing(start_line, headers);
+        disconnect_on_finish_ = !can_keep_alive(start_line.version, &start_line.method, headers);
+        request_wants_keep_alive_ =
+            start_line.version == "HTTP/1.0" && detail::iequals(headers.get("Connection", ""), "keep-alive");
+        expect_continue_ = detail::iequals(headers.get("Expect", ""), "100-continue");
+        body_mode_ = headers.contains("Transfer-Encoding") ? body_mode::chunked
+                     : headers.contains("Content-Length")  ? body_mode::fixed
+                                                           : body_mode::none;
+        if (body_mode_ == body_mode::fixed) {
+            body_remaining_ = detail::parse_content_length(headers);
+            if (body_remaining_ > params_.max_body_size) throw HTTPInputError("Content-Length too long");
+        }
+        setup_decompression(headers);
+        co_return true;
+    }
+
+    // Client: reads a response head. Informational (1xx) heads are returned
+    // too; they have no body, and the final response follows them.
+    task<ResponseStartLine> read_response_head(HTTPHeaders& headers) {
+        begin_message();
+        std::optional<std::string_view> head = co_await read_head();
+        if (!head) throw StreamClosedError(stream_->error());
+        std::string_view rest = *head;
+        ResponseStartLine start_line = parse_response_start_line(detail::next_line(rest));
+        headers.clear();
+        detail::parse_header_lines(rest, headers);
+        stream_->consume(head->size());
+        int code = start_line.code;
+        bool has_te = headers.contains("Transfer-Encoding");
+        bool has_cl = headers.contains("Content-Length");
+        if (code >= 100 && code < 200) {
+            if (has_te || has_cl) throw HTTPInputError(fmt::format("Response code {} cannot have body", code));
+            body_mode_ = body_mode::none;
+            co_return start_line;
+        }
+        if (has_te && has_cl) throw HTTPInputError("Response with both Transfer-Encoding and Content-Length");
+        disconnect_on_finish_ = disconnect_on_finish_ || !can_keep_alive(start_line.version, nullptr, headers);
+        if (request_method_ == "HEAD" || code == 304) {
+            body_mode_ = body_mode::none;
+        } else if (has_cl) {
+            body_mode_ = body_mode::fixed;
+            body_remaining_ = detail::parse_content_length(headers);
+            if (body_remaining_ > params_.max_body_size) throw HTTPInputError("Content-Length too long");
+            if (code == 204 && body_remaining_ != 0)
+                throw HTTPInputError(fmt::format("Response with code {} should not have body", code));
+        } else if (has_te) {
+            if (code == 204) throw HTTPInputError(fmt::format("Response with code {} should not have body", code));
+            if (!detail::iequals(*headers.get("Transfer-Encoding"), "chunked"))
+                throw HTTPInputError("Unsupported Transfer-Encoding");
+            body_mode_ = body_mode::chunked;
+        } else {
+            body_mode_ = code == 204 ? body_mode::none : body_mode::until_close;
+            if (body_mode_ == body_mode::until_close) disconnect_on_finish_ = true;
+        }
+        setup_decompression(headers);
+        co_return start_line;
+    }
+
+    // Reads the body of the message whose head was just read, handing it to
+    // sink(std::string_view) piece by piece. Throws HTTPInputError for a
+    // malformed or too large body, StreamClosedError if the connection ends
+    // early (or body_timeout passes, which closes it).
+    template <class Sink>
+    task<void> read_body(Sink sink) {
+        if (body_mode_ == body_mode::none) {
+            read_finished_ = true;
+            co_return;
+        }
+        if (!is_client_ && expect_continue_ && !write_finished_) stream_->write("HTTP/1.1 100 (Continue)\r\n\r\n");
+        watchdog_->arm(params_.body_timeout);
+        if (decompressor_) {
+            co_await read_framed([&](std::string_view piece) -> task<void> {
+                for (std::string_view out : decompressor_->feed(piece)) co_await deliver(sink, out);
+            });
+            for (std::string_view out : decompressor_->finish()) co_await deliver(sink, out);
+        } else {
+            co_await read_framed([&](std::string_view piece) { return deliver(sink, piece); });
+        }
+        watchdog_->arm(std::nullopt);
+        read_finished_ = true;
+    }
+
+    // Reads the whole body into a string.
+    task<std::string> read_body() {
+        std::string body;
+        if (body_mode_ == body_mode::fixed && !decompressor_) body.reserve(body_remaining_);
+        co_await read_body([&body](std::string_view piece) { body.append(piece); });
+        co_return body;
+    }
+
+    // ------------------------------------------------------------ writing
+
+    // Client: starts a request. A POST, PUT or PATCH with neither
+    // Content-Length nor Transfer-Encoding is sent chunked.
+    void write_headers(const RequestStartLine& start_line, HTTPHeaders& headers, std::string_view chunk = {}) {
+        begin_output();
+        request_method_ = start_line.method;
+        request_version_ = "HTTP/1.1";
+        disconnect_on_finish_ = params_.no_keep_alive || detail::iequals(headers.get("Connection", ""), "close");
+        chunking_output_ = (start_line.method == "POST" || start_line.method == "PUT" || start_line.method == "PATCH") &&
+                           !headers.contains("Content-Length") && !headers.contains("Transfer-Encoding");
+        head_.clear();
+        head_.append(start_line.method).append(" ").append(start_line.path).append(" HTTP/1.1\r\n");
+        send_head(headers, chunk);
+    }
+
+    // Server: starts the response to the request just read.
+    void write_headers(const ResponseStartLine& start_line, HTTPHeaders& headers, std::string_view chunk = {}) override {
+        begin_output();
+        int code = start_line.code;
+        bool no_body_code = code == 204 || code == 304 || (code >= 100 && code < 200);
+        chunking_output_ = request_version_ == "HTTP/1.1" && request_method_ != "HEAD" && !no_body_code &&
+                           !headers.contains("Content-Length") && !headers.contains("Transfer-Encoding");
+        if (request_version_ == "HTTP/1.1" && disconnect_on_finish_) headers.set("Connection", "close");
+        if (request_wants_keep_alive_) headers.set("Connection", "Keep-Alive");
+        head_.clear();
+        fmt::format_to(std::back_inserter(head_), "HTTP/1.1 {} {}\r\n", code, start_line.reason);
+        if (request_method_ == "HEAD" || code == 304) expected_remaining_ = 0;
+        send_head(headers, chunk);
+    }
+
+    // Sends a piece of the body (as a chunk when the output is chunked).
+    IOStream::write_awaiter write(std::string_view chunk) override {
+        count_written(chunk.size());
+        if (chunking_output_ && !chunk.empty()) {
+            char size[24];
+            auto end = fmt::format_to(size, "{:x}\r\n", chunk.size());
+            return stream_->write(std::string_view(size, static_cast<std::size_t>(end - size)), chunk, "\r\n");
+        }
+        return stream_->write(chunk);
+    }
+
+    // Ends the message. Awaiting it waits until the kernel has the data.
+    IOStream::write_awaiter finish() override {
+        if (expected_remaining_ && *expected_remaining_ != 0 && !stream_->closed()) {
+            std::uint64_t missing = *expected_remaining_;
+            stream_->close();
+            throw HTTPOutputError(fmt::format("Tried to write {} bytes less than Content-Length", missing));
+        }
+        write_finished_ = true;
+        // A response finished before its request was read: the rest of the
+        // request cannot be told from the next one, so the connection ends.
+        if (!is_client_ && !read_finished_) disconnect_on_finish_ = true;
+        stream_->set_nodelay(true);
+        if (chunking_output_ && !stream_->closed()) return stream_->write("0\r\n\r\n");
+        return stream_->write(std::string_view());
+    }
+
+    // ------------------------------------------------------------ state
+
+    // Whether another message may follow on this connection once this one
+    // is finished.
+    bool keep_alive() const noexcept { return !disconnect_on_finish_ && !stream_->closed(); }
+    bool read_finished() const noexcept { return read_finished_; }
+    bool write_finished() const noexcept { return write_finished_; }
+    void close() { stream_->close(); }
+
+    IOStream& stream() noexcept { return *stream_; }
+    const std::shared_ptr<IOStream>& stream_ptr() const noexcept { return stream_; }
+    const std::string& context() const noexcept { return context_; }
+    const HTTP1ConnectionParameters& params() const noexcept { return params_; }
+
+private:
+    enum class body_mode { none, fixed, chunked, until_close };
+
+    // Closes the stream when a deadline passes. The timer is armed once and
+    // re-armed only when it fires early, so moving the deadline for each
+    // message costs a clock read, not a timer operation.
+    struct watchdog : std::enable_shared_from_this<watchdog> {
+        explicit watchdog(const std::shared_ptr<IOStream>& s) : stream(s), timer(IOLoop::current().context()) {}
+
+        void arm(std::optional<IOLoop::duration> timeout) {
+            if (!timeout) {
+                deadline = IOLoop::time_point::max();
+                return;
+            }
+            deadline = IOLoop::clock::now() + *timeout;
+            if (!waiting || deadline < timer.expiry()) wait_until(deadline);
+        }
+
+        void disarm_forever() {
+            deadline = IOLoop::time_point::max();
+            if (waiting) timer.cancel();
+        }
+
+        void wait_until(IOLoop::time_point when) {
+            waiting = true;
+            timer.expires_at(when);
+            timer.async_wait([self = shared_from_this()](std::error_code ec) {
+                self->waiting = false;
+                if (ec) return;
+                self->on_timer();
+            });
+        }
+
+        void on_timer() {
+            if (deadline == IOLoop::time_point::max()) return;
+            if (IOLoop::clock::now() < deadline) {
+                wait_until(deadline);
+                return;
+            }
+            if (auto s = stream.lock()) s->close();
+        }
+
+        std::weak_ptr<IOStream> stream;
+        asio::steady_timer timer;
+        IOLoop::time_point deadline = IOLoop::time_point::max();
+        bool waiting = false;
+    };
+
+    // Resets what describes the message being read. (The writing side is
+    // reset by write_headers: a client may still be sending its body, after
+    // a 100 Continue, when it reads the response.)
+    void begin_message() {
+        body_mode_ = body_mode::none;
+        body_remaining_ = 0;
+        body_received_ = 0;
+        read_finished_ = false;
+        expect_continue_ = false;
+        decompressor_.reset();
+        if (!is_client_) {  // a new request: its response is not started yet
+            write_finished_ = false;
+            request_wants_keep_alive_ = false;
+            disconnect_on_finish_ = false;
+        }
+    }
+
+    void begin_output() {
+        expected_remaining_.reset();
+        chunking_output_ = false;
+        write_finished_ = false;
+    }
+
+    // Waits for a whole head in the read buffer (after skipping empty lines)
+    // and returns a view of it; nullopt when the connection ends first.
+    task<std::optional<std::string_view>> read_head() {
+        watchdog_->arm(params_.header_timeout);
+        std::size_t scanned = 0;
+        for (;;) {
+            std::string_view data = stream_->read_buffer();
+            std::size_t skip = 0;
+            while (skip < data.size() && (data[skip] == '\r' || data[skip] == '\n')) ++skip;
+            if (skip > 0) {
+                stream_->consume(skip);
+                data = stream_->read_buffer();
+                scanned = 0;
+            }
+            if (!data.empty()) {
+                std::size_t end = detail::find_head_end(data, scanned);
+                if (end != std::string_view::npos && end <= params_.max_header_size) {
+                    watchdog_->arm(std::nullopt);
+                    co_return data.substr(0, end);
+                }
+                if (end != std::string_view::npos || data.size() > params_.max_header_size) {
+                    detail::log(detail::gen_log, detail::log_level::info, "http1connection", __LINE__,
+                                "Unsatisfiable read, closing connection: header larger than {} bytes from {}",
+                                params_.max_header_size, context_);
+                    stream_->close();
+                    co_return std::nullopt;
+                }
+            }
+            if (co_await IOStream::fill_awaiter(*stream_, false) == 0) co_return std::nullopt;
+        }
+    }
+
+    // Request framing as RFC 9112 section 6 requires of a server.
+    void check_request_framing(const RequestStartLine& start_line, const HTTPHeaders& headers) const {
+        if (start_line.version == "HTTP/1.1") {
+            std::vector<std::string_view> hosts = headers.get_list("Host");
+            if (hosts.size() != 1) throw HTTPInputError(hosts.empty() ? "Missing Host header" : "Multiple Host headers");
+            if (!detail::is_host_value(hosts.front())) throw HTTPInputError("Invalid Host header");
+        }
+        if (auto te = headers.get("Transfer-Encoding")) {
+            if (headers.contains("Content-Length"))
+                throw HTTPInputError("Message with both Transfer-Encoding and Content-Length");
+            if (start_line.version != "HTTP/1.1") throw HTTPInputError("Transfer-Encoding in an HTTP/1.0 request");
+            if (!detail::iequals(*te, "chunked"))
+                throw HTTPInputError(fmt::format("Unsupported Transfer-Encoding {}", *te));
+        }
+    }
+
+    // Tornado's _can_keep_alive.
+    bool can_keep_alive(std::string_view version, const std::string* method, const HTTPHeaders& headers) const {
+        if (params_.no_keep_alive) return false;
+        std::optional<std::string_view> connection = headers.get("Connection");
+        if (version == "HTTP/1.1") return !connection || !detail::iequals(*connection, "close");
+        if (headers.contains("Content-Length") || detail::iequals(headers.get("Transfer-Encoding", ""), "chunked") ||
+            (method && (*method == "HEAD" || *method == "GET")))
+            return connection && detail::iequals(*connection, "keep-alive");
+        return false;
+    }
+
+    void setup_decompression(HTTPHeaders& headers) {
+        if (!params_.decompress || body_mode_ == body_mode::none) return;
+        std::optional<std::string_view> encoding = headers.get("Content-Encoding");
+        if (!encoding || *encoding != "gzip") return;
+        // Downstream sees the decompressed body, so the header moves aside,
+        // as Tornado's _GzipMessageDelegate does.
+        headers.add("X-Consumed-Content-Encoding", "gzip");
+        headers.remove("Content-Encoding");
+        decompressor_.emplace(params_.chunk_size);
+    }
+
+    template <class Sink>
+    task<void> deliver(Sink& sink, std::string_view piece) {
+        body_received_ += piece.size();
+        if (decompressor_ && body_received_ > params_.max_body_size) throw HTTPInputError("body too large after decompression");
+        if (is_client_ || !write_finished_) {
+            if constexpr (std::is_same_v<std::invoke_result_t<Sink&, std::string_view>, task<void>>)
+                co_await sink(piece);
+            else
+                sink(piece);
+        }
+    }
+
+    // Reads the framed body, passing raw pieces to `piece` (a callable
+    // returning task<void>).
+    template <class Piece>
+    task<void> read_framed(Piece piece) {
+        switch (body_mode_) {
+            case body_mode::fixed: co_await read_fixed(piece, body_remaining_); break;
+            case body_mode::chunked: co_await read_chunked(piece); break;
+            case body_mode::until_close: co_await read_until_close(piece); break;
+            case body_mode::none: break;
+        }
+    }
+
+    // Waits for at least one more byte; StreamClosedError if none comes.
+    IOStream::fill_awaiter more() { return stream_->fill(); }
+
+    template <class Piece>
+    task<void> read_fixed(Piece& piece, std::uint64_t remaining) {
+        while (remaining > 0) {
+            if (stream_->read_buffer().empty()) co_await more();
+            std::string_view data = stream_->read_buffer();
+            std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>({remaining, data.size(), params_.chunk_size}));
+            co_await piece(data.substr(0, n));
+            stream_->consume(n);
+            remaining -= n;
+        }
+    }
+
+    template <class Piece>
+    task<void> read_until_close(Piece& piece) {
+        for (;;) {
+            if (stream_->read_buffer().empty() && co_await IOStream::fill_awaiter(*stream_, false) == 0) co_return;
+            std::string_view data = stream_->read_buffer();
+            std::size_t n = std::min(data.size(), params_.chunk_size);
+            if (body_received_ + n > params_.max_body_size) throw HTTPInputError("body too large");
+            co_await piece(data.substr(0, n));
+            stream_->consume(n);
+        }
+    }
+
+    // Reads one CRLF-terminated line of a chunked body (size line or
+    // trailer), at most `limit` bytes; returns it without the CRLF and
+    // consumes it.
+    task<std::string> read_crlf_line(std::size_t limit, std::string_view what) {
+        std::size_t scanned = 0;
+        for (;;) {
+            std::string_view data = stream_->read_buffer();
+            std::size_t nl = data.find('\n', scanned);
+            if (nl != std::string_view::npos) {
+                if (nl == 0 || data[nl - 1] != '\r') throw HTTPInputError(fmt::format("{} not ended by CRLF", what));
+                std::string line(data.substr(0, nl - 1));
+                stream_->consume(nl + 1);
+                co_return line;
+            }
+            if (data.size() > limit) throw HTTPInputError(fmt::format("{} too long", what));
+            scanned = data.size();
+            co_await more();
+        }
+    }
+
+    template <class Piece>
+    task<void> read_chunked(Piece& piece) {
+        std::uint64_t total = 0;
+        for (;;) {
+            std::string line = co_await read_crlf_line(max_chunk_line, "chunk size line");
+            std::string_view size_text = line;
+            size_text = size_text.substr(0, size_text.find(';'));  // chunk extensions are ignored
+            size_text = detail::strip_http_ws(size_text);
+            std::uint64_t size = 0;
+            for (char c : size_text) {
+                int digit = c >= '0' && c <= '9' ? c - '0'
+                            : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                            : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                                   : -1;
+                if (digit < 0 || size > (std::uint64_t{1} << 56)) throw HTTPInputError(fmt::format("invalid chunk size {:?}", line));
+                size = size * 16 + static_cast<std::uint64_t>(digit);
+            }
+            if (size_text.empty()) throw HTTPInputError(fmt::format("invalid chunk size {:?}", line));
+            if (size == 0) break;
+            total += size;
+            if (total > params_.max_body_size) throw HTTPInputError("chunked body too large");
+            co_await read_fixed(piece, size);
+            while (stream_->read_buffer().size() < 2) co_await more();
+            if (stream_->read_buffer().substr(0, 2) != "\r\n") throw HTTPInputError("chunk not ended by CRLF");
+            stream_->consume(2);
+        }
+        // Trailer fields, dropped; the section ends at an empty line.
+        std::size_t trailer_bytes = 0;
+        for (;;) {
+            std::string line = co_await read_crlf_line(params_.max_header_size, "trailer line");
+            if (line.empty()) break;
+            trailer_bytes += line.size();
+            if (trailer_bytes > params_.max_header_size) throw HTTPInputError("trailer section too long");
+        }
+    }
+
+    void send_head(HTTPHeaders& headers, std::string_view chunk) {
+        if (chunking_output_) headers.set("Transfer-Encoding", "chunked");
+        if (!expected_remaining_) {
+            if (auto length = headers.get("Content-Length")) {
+                std::uint64_t value = 0;
+                for (char c : *length) {
+                    if (c < '0' || c > '9') throw HTTPOutputError(fmt::format("Invalid Content-Length {}", *length));
+                    value = value * 10 + static_cast<std::uint64_t>(c - '0');
+                }
+                expected_remaining_ = value;
+            }
+        }
+        for (const auto& [name, value] : headers.get_all()) {
+            head_.append(name).append(": ").append(value).append("\r\n");
+        }
+        head_.append("\r\n");
+        if (head_.find_first_of("\0", 0, 1) != std::string::npos)
+            throw HTTPOutputError("Illegal character (NUL) in header");
+        if (stream_->closed()) throw StreamClosedError(stream_->error());
+        count_written(chunk.size());
+        if (chunking_output_ && !chunk.empty()) {
+            char size[24];
+            auto end = fmt::format_to(size, "{:x}\r\n", chunk.size());
+            stream_->write(head_, std::string_view(size, static_cast<std::size_t>(end - size)), chunk, "\r\n");
+        } else if (!chunk.empty()) {
+            stream_->write(head_, chunk);
+        } else {
+            stream_->write(std::string_view(head_));
+        }
+    }
+
+    void count_written(std::size_t n) {
+        if (!expected_remaining_) return;
+        if (n > *expected_remaining_) {
+            stream_->close();
+            throw HTTPOutputError("Tried to write more data than Content-Length");
+        }
+        *expected_remaining_ -= n;
+    }
+
+    static constexpr std::size_t max_chunk_line = 4096;
+
+    std::shared_ptr<IOStream> stream_;
+    HTTP1ConnectionParameters params_;
+    std::string context_;
+    bool is_client_;
+    std::shared_ptr<watchdog> watchdog_;
+
+    std::string head_;  // the head being written; kept to reuse its memory
+    std::string request_method_;
+    std::string request_version_;
+    body_mode body_mode_ = body_mode::none;
+    std::uint64_t body_remaining_ = 0;
+    std::uint64_t body_received_ = 0;
+    std::optional<std::uint64_t> expected_remaining_;
+    std::optional<detail::gzip_decompressor> decompressor_;
+    bool chunking_output_ = false;
+    bool read_finished_ = false;
+    bool write_finished_ = false;
+    bool expect_continue_ = false;
+    bool request_wants_keep_alive_ = false;
+    bool disconnect_on_finish_ = false;
+};
+
+}  // namespace gale
