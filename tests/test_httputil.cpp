@@ -69,7 +69,9 @@ TEST_CASE("HTTPHeaders: names take Tornado's Http-Header-Case") {
         {"Content-MD5", "Content-Md5"},
         {"x_y-z", "X_y-Z"},
     };
-    for (auto& [name, normalized] : cases) {
+    for (auto& c : cases) {
+        const std::string& name = c.first;
+        const std::string& normalized = c.second;
         CAPTURE(name);
         HTTPHeaders h;
         h.add(name, "v");
@@ -479,11 +481,14 @@ TEST_CASE("format_timestamp matches tornado.httputil.format_timestamp") {
         {-86400, "Wed, 31 Dec 1969 00:00:00 GMT"},
         {1700000000, "Tue, 14 Nov 2023 22:13:20 GMT"},
     };
-    for (auto& [seconds, expected] : cases) {
+    for (auto& c : cases) {
+        long long seconds = c.first;
+        const std::string& expected = c.second;
         CAPTURE(seconds);
         CHECK(gale::format_timestamp(static_cast<std::time_t>(seconds)) == expected);
-        CHECK(gale::format_timestamp(std::chrono::system_clock::time_point(std::chrono::seconds(seconds))) ==
-              expected);
+        if (seconds < 9'000'000'000LL)  // system_clock (nanoseconds) ends in 2262
+            CHECK(gale::format_timestamp(std::chrono::system_clock::time_point(std::chrono::seconds(seconds))) ==
+                  expected);
     }
     // Fractions of a second are dropped, rounding down as time.gmtime does.
     using namespace std::chrono_literals;
