@@ -128,7 +128,7 @@ class IOStream;
 // report asio::error::would_block instead), and async_wait says when trying
 // again may make progress. tcp_transport below is the plain TCP transport.
 //
-// TLS (the next layer, in its own header) implements the same interface with
+// TLS (ssl_transport, in <gale/ssl.hpp>) implements the same interface with
 // OpenSSL over the socket's descriptor: SSL_read / SSL_write become read_some
 // / write_some, SSL_ERROR_WANT_READ / WANT_WRITE become would_block, and
 // async_wait waits for whichever direction OpenSSL asked for (a handshake may
@@ -847,5 +847,30 @@ inline void IOStream::watch_for_close() {
         arm(wait_type::read);
     }
 }
+
+// ---------------------------------------------------------------- TLS hook
+
+// What TCPServer and TCPClient know of TLS: something that runs a handshake
+// over a connected socket and hands out the secured stream. It keeps the
+// plain path free of OpenSSL: gale::ssl_context (<gale/ssl.hpp>, the only
+// header that includes it) implements this, and a
+// std::shared_ptr<ssl_context> converts to std::shared_ptr<const
+// ssl_handshaker>, which is what TCPServer and TCPClient::connect take as
+// their ssl_options.
+class ssl_handshaker {
+public:
+    ssl_handshaker() = default;
+    ssl_handshaker(const ssl_handshaker&) = delete;
+    ssl_handshaker& operator=(const ssl_handshaker&) = delete;
+    virtual ~ssl_handshaker() = default;
+
+    // Completes with the secured stream once the handshake succeeds; fails
+    // with the handshake's error, the connection then closed.
+    // server_hostname (client side) is the name sent in SNI and checked
+    // against the server's certificate.
+    virtual task<std::shared_ptr<IOStream>> handshake(asio::ip::tcp::socket socket, bool server_side,
+                                                      std::string server_hostname,
+                                                      stream_options options) const = 0;
+};
 
 }  // namespace gale

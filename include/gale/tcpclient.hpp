@@ -8,7 +8,20 @@
 // Synopsis:
 //   TCPClient(std::shared_ptr<Resolver> resolver = default Resolver)
 //   task<std::shared_ptr<IOStream>> connect(host, port, connect_options = {})
+//   task<std::shared_ptr<IOStream>> connect(host, port, connect_options, ssl_options, server_hostname = "")
 //   connect_options: timeout, family, source_ip, source_port, stream (stream_options)
+//
+// TLS (Tornado's connect(ssl_options=...)): with ssl_options, a
+// gale::ssl_context from <gale/ssl.hpp>, the connection is secured before
+// connect() returns it. The name sent in SNI and checked against the
+// server's certificate is server_hostname, or host when that is empty:
+//
+//   auto ctx = gale::create_default_context();        // verifies, system CAs
+//   auto stream = co_await client.connect("example.com", 443, {}, ctx);
+//
+// options.timeout then covers the handshake too. A failed handshake throws
+// gale::SSLError (gale::SSLCertVerificationError for a certificate that
+// does not verify) or StreamClosedError if the server hung up.
 //
 // connect() resolves the host, then tries its addresses as Tornado does
 // ("Happy Eyeballs", RFC 6555): the addresses of the first family returned
@@ -256,17 +269,34 @@ public:
     // top of this header for how addresses are tried and errors reported.
     task<std::shared_ptr<IOStream>> connect(std::string host, std::uint16_t port, connect_options options = {}) {
         // The task holds the resolver, not the client, so it may outlive it.
-        task<std::shared_ptr<IOStream>> work = open(resolver_, std::move(host), port, options);
+        task<std::shared_ptr<IOStream>> work = open(resolver_, std::move(host), port, options, nullptr, {});
+        if (!options.timeout) return work;
+        return with_timeout(*options.timeout, std::move(work));
+    }
+
+    // Connects and secures the connection with TLS (see the top of this
+    // header). Without ssl_options it is the plain connect above.
+    task<std::shared_ptr<IOStream>> connect(std::string host, std::uint16_t port, connect_options options,
+                                            std::shared_ptr<const ssl_handshaker> ssl_options,
+                                            std::string server_hostname = {}) {
+        task<std::shared_ptr<IOStream>> work =
+            open(resolver_, std::move(host), port, options, std::move(ssl_options), std::move(server_hostname));
         if (!options.timeout) return work;
         return with_timeout(*options.timeout, std::move(work));
     }
 
 private:
     static task<std::shared_ptr<IOStream>> open(std::shared_ptr<Resolver> resolver, std::string host,
-                                                std::uint16_t port, connect_options options) {
+                                                std::uint16_t port, connect_options options,
+                                                std::shared_ptr<const ssl_handshaker> ssl,
+                                                std::string server_hostname) {
         std::vector<asio::ip::tcp::endpoint> addresses = co_await resolver->resolve(host, port, options.family);
         auto connector = std::make_shared<detail::net_connector>(addresses, options);
         asio::ip::tcp::socket socket = co_await connector->connect();
+        if (ssl) {
+            std::string name = server_hostname.empty() ? std::move(host) : std::move(server_hostname);
+            co_return co_await ssl->handshake(std::move(socket), false, std::move(name), options.stream);
+        }
         co_return std::make_shared<IOStream>(std::move(socket), options.stream);
     }
 

@@ -15,7 +15,11 @@
 //   server.listen(8888);                   // or server.add_sockets(gale::bind_sockets(8888))
 //   gale::IOLoop::current().start();
 //
+//   // TLS (Tornado's ssl_options), with <gale/ssl.hpp>:
+//   EchoServer tls_server({}, gale::ssl_options_to_context({.certfile = "cert.pem", .keyfile = "key.pem"}, true));
+//
 // Synopsis:
+//   TCPServer(stream_options = {}, std::shared_ptr<const ssl_handshaker> ssl_options = nullptr)
 //   virtual task<void> handle_stream(std::shared_ptr<IOStream> stream, std::string address)
 //   std::uint16_t listen(port, address = "", backlog = 128, reuse_port = false, family = unspecified)
 //   add_sockets(std::vector<tcp::acceptor>), add_socket(tcp::acceptor)
@@ -28,6 +32,15 @@
 // escaping handle_stream is logged to tornado.application with that address
 // and never stops the server. The connection closes when the last owner of
 // its stream lets go, normally when handle_stream returns.
+//
+// With ssl_options, each connection's TLS handshake completes before
+// handle_stream sees the stream (Tornado starts it lazily, on the first
+// read). A handshake that fails (the peer closed, spoke plain text, sent a
+// bad certificate, or took longer than the context's handshake_timeout)
+// closes that connection and is logged at debug level, protocol errors
+// also as "SSL Error" warnings as in Tornado; it never stops the server.
+// This header includes no TLS code: ssl_options is a gale::ssl_context from
+// <gale/ssl.hpp>, seen here only through its ssl_handshaker interface.
 //
 // The server belongs to the thread's IOLoop and must outlive the
 // handle_stream coroutines it started and be destroyed before the loop.
@@ -59,11 +72,16 @@ namespace gale {
 
 class TCPServer {
 public:
-    // options apply to the IOStream of every connection.
-    explicit TCPServer(stream_options options = {}) : options_(std::move(options)) {}
+    // options apply to the IOStream of every connection; with ssl_options
+    // (a gale::ssl_context for the server side) every connection is TLS.
+    explicit TCPServer(stream_options options = {}, std::shared_ptr<const ssl_handshaker> ssl_options = nullptr)
+        : options_(std::move(options)), ssl_options_(std::move(ssl_options)) {}
     TCPServer(const TCPServer&) = delete;
     TCPServer& operator=(const TCPServer&) = delete;
-    virtual ~TCPServer() { stop(); }
+    virtual ~TCPServer() {
+        stop();
+        *alive_ = nullptr;  // handshakes still running drop their connection
+    }
 
     // Serves one connection; runs on the loop for every accepted connection.
     virtual task<void> handle_stream(std::shared_ptr<IOStream> stream, std::string address) = 0;
@@ -109,6 +127,7 @@ public:
     }
 
     const stream_options& options() const noexcept { return options_; }
+    const std::shared_ptr<const ssl_handshaker>& ssl_options() const noexcept { return ssl_options_; }
 
 private:
     // One listening socket. Its pending accept holds it, so it lives until
@@ -162,7 +181,28 @@ private:
     };
 
     void serve(asio::ip::tcp::socket socket, const asio::ip::tcp::endpoint& peer) {
+        if (ssl_options_) {
+            run_tls_connection(alive_, ssl_options_, std::move(socket), options_, detail::endpoint_text(peer));
+            return;
+        }
         run_connection(this, std::make_shared<IOStream>(std::move(socket), options_), detail::endpoint_text(peer));
+    }
+
+    // Handshakes, then serves the connection like any other, unless the
+    // server was destroyed meanwhile.
+    static detail::detached run_tls_connection(std::shared_ptr<TCPServer*> alive,
+                                               std::shared_ptr<const ssl_handshaker> ssl,
+                                               asio::ip::tcp::socket socket, stream_options options,
+                                               std::string address) {
+        std::shared_ptr<IOStream> stream;
+        try {
+            stream = co_await ssl->handshake(std::move(socket), true, std::string(), std::move(options));
+        } catch (...) {
+            detail::log(detail::gen_log, detail::log_level::debug, "tcpserver", __LINE__,
+                        "SSL handshake with {} failed: {}", address, detail::describe_current_exception());
+            co_return;
+        }
+        if (*alive) run_connection(*alive, std::move(stream), std::move(address));
     }
 
     static detail::detached run_connection(TCPServer* server, std::shared_ptr<IOStream> stream,
@@ -178,6 +218,8 @@ private:
 
     std::vector<std::shared_ptr<listener>> listeners_;
     stream_options options_;
+    std::shared_ptr<const ssl_handshaker> ssl_options_;
+    std::shared_ptr<TCPServer*> alive_ = std::make_shared<TCPServer*>(this);
 };
 
 }  // namespace gale
