@@ -431,9 +431,9 @@ inline RequestStartLine parse_request_start_line(std::string_view line) {
     std::string_view method = line.substr(0, sp1);
     std::string_view path = line.substr(sp1 + 1, sp2 - sp1 - 1);
     std::string_view version = line.substr(sp2 + 1);
-    if (!detail::is_token(method)) throw HTTPInputError("Malformed HTTP request line");
     if (version.size() != 8 || version.substr(0, 7) != "HTTP/1." || version[7] < '0' || version[7] > '9')
         throw HTTPInputError("Malformed HTTP version in HTTP Request-Line: " + detail::py_repr(version));
+    if (!detail::is_token(method)) throw HTTPInputError("Malformed HTTP request line");
     return RequestStartLine{std::string(method), std::string(path), std::string(version)};
 }
 
@@ -637,6 +637,68 @@ inline int hex_value(char c) noexcept {
     return -1;
 }
 
+// Python's ipaddress rules: four decimal octets 0-255 without leading zeros.
+inline bool is_ipv4_address(std::string_view s) noexcept {
+    int parts = 0;
+    while (true) {
+        std::size_t dot = s.find('.');
+        std::string_view octet = s.substr(0, dot);
+        if (octet.empty() || octet.size() > 3 || (octet.size() > 1 && octet.front() == '0')) return false;
+        int value = 0;
+        for (char c : octet) {
+            if (c < '0' || c > '9') return false;
+            value = value * 10 + (c - '0');
+        }
+        if (value > 255 || ++parts > 4) return false;
+        if (dot == std::string_view::npos) break;
+        s.remove_prefix(dot + 1);
+    }
+    return parts == 4;
+}
+
+// Python's ipaddress.IPv6Address: eight groups of 1-4 hex digits, one "::"
+// for a run of zero groups, optionally a final IPv4 address (two groups)
+// and a "%scope" suffix.
+inline bool is_ipv6_address(std::string_view s) {
+    if (std::size_t pct = s.find('%'); pct != std::string_view::npos) {
+        std::string_view scope = s.substr(pct + 1);
+        if (scope.empty() || scope.find('%') != std::string_view::npos) return false;
+        s = s.substr(0, pct);
+    }
+    std::size_t last_colon = s.rfind(':');
+    if (last_colon != std::string_view::npos && s.find('.', last_colon) != std::string_view::npos) {
+        // A final IPv4 address stands for two groups.
+        if (!is_ipv4_address(s.substr(last_colon + 1))) return false;
+        return is_ipv6_address(std::string(s.substr(0, last_colon + 1)) + "0:0");
+    }
+    if (s.size() < 2) return false;
+    int groups = 0;
+    bool compressed = false;
+    if (s.starts_with(':') && !s.starts_with("::")) return false;
+    if (s.ends_with(':') && !s.ends_with("::")) return false;
+    std::size_t i = 0;
+    while (i < s.size()) {
+        if (s.compare(i, 2, "::") == 0) {
+            if (compressed) return false;
+            compressed = true;
+            i += 2;
+            if (i < s.size() && s[i] == ':') return false;
+            continue;
+        }
+        if (s[i] == ':') {
+            ++i;
+            if (i == s.size() || s[i] == ':') return false;
+            continue;
+        }
+        std::size_t start = i;
+        while (i < s.size() && hex_value(s[i]) >= 0) ++i;
+        if (i == start || i - start > 4) return false;
+        if (i < s.size() && s[i] != ':') return false;
+        ++groups;
+    }
+    return compressed ? groups <= 7 : groups == 8;
+}
+
 // urllib's unquote_to_bytes: "%XX" with two hex digits becomes the byte,
 // anything else stays; with `plus`, a literal '+' becomes a space.
 inline std::string percent_decode(std::string_view s, bool plus) {
@@ -771,6 +833,38 @@ inline std::string latin1_to_utf8(std::string_view s) {
     return out;
 }
 
+// bytes(utf8_text.decode(), "raw-unicode-escape"): characters below 256
+// become one byte, others "\uXXXX" or "\UXXXXXXXX"; an ill-formed byte
+// counts as the character of its value.
+inline std::string raw_unicode_escape(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    static constexpr char hex[] = "0123456789abcdef";
+    auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+    utf8_walk(
+        s,
+        [&](std::string_view text) {
+            for (std::size_t i = 0; i < text.size();) {
+                auto b = static_cast<unsigned char>(text[i]);
+                std::size_t len = b < 0x80 ? 1 : b < 0xe0 ? 2 : b < 0xf0 ? 3 : 4;
+                std::uint32_t cp = len == 1 ? b : len == 2 ? b & 0x1f : len == 3 ? b & 0x0f : b & 0x07;
+                for (std::size_t k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3f);
+                i += len;
+                if (cp < 256) {
+                    out.push_back(static_cast<char>(cp));
+                } else {
+                    int digits = cp > 0xffff ? 8 : 4;
+                    out += digits == 8 ? "\\U" : "\\u";
+                    for (int d = digits - 1; d >= 0; --d) out.push_back(hex[(cp >> (4 * d)) & 15]);
+                }
+            }
+        },
+        [&](std::size_t pos, std::size_t len, const char*) {
+            for (std::size_t k = 0; k < len; ++k) out.push_back(static_cast<char>(byte(pos + k)));
+        });
+    return out;
+}
+
 // str.isspace() for ASCII (Python also counts \x1c-\x1f).
 inline constexpr bool is_py_space(char c) noexcept {
     return c == ' ' || (c >= '\t' && c <= '\r') || (c >= '\x1c' && c <= '\x1f');
@@ -799,6 +893,40 @@ inline std::string py_replace(std::string_view s, std::string_view from, std::st
 
 // ---------------------------------------------------------------------------
 // URLs and query strings.
+
+namespace detail {
+
+// urllib's _check_bracketed_netloc: a host in brackets must be an IPv6
+// address or "v<hex>.<text>" (IPvFuture), and nothing may stand between
+// the brackets and the port.
+inline void check_bracketed_netloc(std::string_view netloc) {
+    std::size_t at = netloc.rfind('@');
+    std::string_view host_port = at == std::string_view::npos ? netloc : netloc.substr(at + 1);
+    std::string_view host;
+    if (std::size_t open = host_port.find('['); open != std::string_view::npos) {
+        if (open != 0) throw std::invalid_argument("Invalid IPv6 URL");
+        std::string_view bracketed = host_port.substr(1);
+        std::size_t close = bracketed.find(']');
+        host = bracketed.substr(0, close);
+        std::string_view port = close == std::string_view::npos ? std::string_view() : bracketed.substr(close + 1);
+        if (!port.empty() && port.front() != ':') throw std::invalid_argument("Invalid IPv6 URL");
+    } else {
+        host = host_port.substr(0, host_port.find(':'));
+    }
+    if (!host.empty() && host.front() == 'v') {
+        std::size_t dot = host.find('.');
+        bool ok = dot != std::string_view::npos && dot > 1 && dot + 1 < host.size();
+        for (std::size_t i = 1; ok && i < dot; ++i) ok = hex_value(host[i]) >= 0;
+        if (ok && host.substr(dot + 1).find('\n') != std::string_view::npos) ok = false;
+        if (!ok) throw std::invalid_argument("IPvFuture address is invalid");
+        return;
+    }
+    if (is_ipv4_address(host)) throw std::invalid_argument("An IPv4 address cannot be in brackets");
+    if (!is_ipv6_address(host))
+        throw std::invalid_argument(py_repr(host) + " does not appear to be an IPv4 or IPv6 address");
+}
+
+}  // namespace detail
 
 // Tornado's url_escape: UTF-8 bytes percent-encoded as urllib's quote_plus
 // (plus: space -> '+', '/' encoded) or quote (space -> "%20", '/' kept).
@@ -875,6 +1003,7 @@ inline std::string url_concat(std::string_view url, const std::vector<std::pair<
         rest.erase(0, end);
         bool open = netloc.find('[') != std::string::npos, close = netloc.find(']') != std::string::npos;
         if (open != close) throw std::invalid_argument("Invalid IPv6 URL");
+        if (open) detail::check_bracketed_netloc(netloc);
     }
     if (std::size_t hash = rest.find('#'); hash != std::string::npos) {
         fragment = rest.substr(hash + 1);
@@ -1197,7 +1326,7 @@ inline parsed_header parse_header(std::string_view line) {
             bool with = false, without = false;
             for (auto& c : conts) (c.has_num ? with : without) = true;
             if (with && without)
-                throw HTTPInputError("'<' not supported between instances of 'int' and 'NoneType'");
+                throw HTTPInputError("'<' not supported between instances of 'NoneType' and 'int'");
         }
         std::stable_sort(conts.begin(), conts.end(), [](const continuation& a, const continuation& b) {
             if (a.num.size() != b.num.size()) return a.num.size() < b.num.size();
@@ -1205,29 +1334,43 @@ inline parsed_header parse_header(std::string_view line) {
             if (a.value != b.value) return a.value < b.value;
             return a.encoded < b.encoded;
         });
-        std::string joined;
+        // The joined value as the Python str would be, in UTF-8: percent
+        // escapes (in ASCII runs only, as urllib's unquote) give characters
+        // below 256.
+        std::string text;
         bool extended = false;
         for (auto& c : conts) {
-            if (c.encoded) {
-                joined += percent_decode(c.value, false);
-                extended = true;
-            } else {
-                joined += c.value;
+            if (!c.encoded) {
+                text += c.value;
+                continue;
+            }
+            extended = true;
+            std::string_view rest = c.value;
+            while (!rest.empty()) {
+                bool ascii = static_cast<unsigned char>(rest.front()) < 0x80;
+                std::size_t n = 0;
+                while (n < rest.size() && (static_cast<unsigned char>(rest[n]) < 0x80) == ascii) ++n;
+                text += ascii ? latin1_to_utf8(percent_decode(rest.substr(0, n), false)) : std::string(rest.substr(0, n));
+                rest.remove_prefix(n);
             }
         }
-        std::string value = email_quote(joined);
+        text = email_quote(text);
         std::string decoded;
         if (extended) {
             // decode_rfc2231: charset'language'text, or the whole as us-ascii.
-            std::size_t t1 = value.find('\'');
-            std::size_t t2 = t1 == std::string::npos ? t1 : value.find('\'', t1 + 1);
+            auto after_second_tick = [](const std::string& v) -> std::optional<std::size_t> {
+                std::size_t t1 = v.find('\'');
+                std::size_t t2 = t1 == std::string::npos ? t1 : v.find('\'', t1 + 1);
+                if (t2 == std::string::npos) return std::nullopt;
+                return t2 + 1;
+            };
             charset_kind kind = charset_kind::ascii;
-            std::string text = value;
-            if (t2 != std::string::npos) {
-                kind = lookup_charset(std::string_view(value).substr(0, t1));
-                text = value.substr(t2 + 1);
+            if (std::optional<std::size_t> cut = after_second_tick(text)) {
+                kind = lookup_charset(std::string_view(text).substr(0, text.find('\'')));
+                text.erase(0, *cut);
             }
-            std::string quoted = "\"" + text + "\"";
+            // collapse_rfc2231_value: bytes(text, "raw-unicode-escape") decoded by the charset.
+            std::string quoted = "\"" + raw_unicode_escape(text) + "\"";
             switch (kind) {
                 case charset_kind::utf8: decoded = utf8_replace(quoted); break;
                 case charset_kind::latin1: decoded = latin1_to_utf8(quoted); break;
@@ -1236,10 +1379,10 @@ inline parsed_header parse_header(std::string_view line) {
                         if (static_cast<unsigned char>(c) < 0x80) decoded.push_back(c);
                         else decoded += "\xef\xbf\xbd";
                     break;
-                case charset_kind::unknown: decoded = latin1_to_utf8(email_unquote(quoted)); break;
+                case charset_kind::unknown: decoded = email_unquote("\"" + text + "\""); break;
             }
         } else {
-            decoded = email_unquote("\"" + value + "\"");
+            decoded = email_unquote("\"" + text + "\"");
         }
         result.set(name, strip_quotes(std::move(decoded)));
     }
