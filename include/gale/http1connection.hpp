@@ -65,6 +65,7 @@
 #pragma once
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -339,7 +340,9 @@ public:
         if (request_version_ == "HTTP/1.1" && disconnect_on_finish_) headers.set("Connection", "close");
         if (request_wants_keep_alive_) headers.set("Connection", "Keep-Alive");
         head_.clear();
-        fmt::format_to(std::back_inserter(head_), "HTTP/1.1 {} {}\r\n", code, start_line.reason);
+        char digits[16];
+        char* digits_end = std::to_chars(digits, digits + sizeof digits, code).ptr;
+        head_.append("HTTP/1.1 ").append(digits, digits_end).append(" ").append(start_line.reason).append("\r\n");
         if (request_method_ == "HEAD" || code == 304) expected_remaining_ = 0;
         send_head(headers, chunk);
     }
@@ -348,9 +351,8 @@ public:
     IOStream::write_awaiter write(std::string_view chunk) override {
         count_written(chunk.size());
         if (chunking_output_ && !chunk.empty()) {
-            char size[24];
-            auto end = fmt::format_to(size, "{:x}\r\n", chunk.size());
-            return stream_->write(std::string_view(size, static_cast<std::size_t>(end - size)), chunk, "\r\n");
+            chunk_size_line size(chunk.size());
+            return stream_->write(size.text(), chunk, "\r\n");
         }
         return stream_->write(chunk);
     }
@@ -366,7 +368,10 @@ public:
         // A response finished before its request was read: the rest of the
         // request cannot be told from the next one, so the connection ends.
         if (!is_client_ && !read_finished_) disconnect_on_finish_ = true;
-        stream_->set_nodelay(true);
+        if (!nodelay_) {  // once per connection: it stays set
+            stream_->set_nodelay(true);
+            nodelay_ = true;
+        }
         if (chunking_output_ && !stream_->closed()) return stream_->write("0\r\n\r\n");
         return stream_->write(std::string_view());
     }
@@ -387,6 +392,22 @@ public:
 
 private:
     enum class body_mode { none, fixed, chunked, until_close };
+
+    // "<size in hex>\r\n", the line before a chunk of a chunked body.
+    class chunk_size_line {
+    public:
+        explicit chunk_size_line(std::size_t size) noexcept {
+            char* end = std::to_chars(text_, text_ + 16, size, 16).ptr;
+            *end++ = '\r';
+            *end++ = '\n';
+            size_ = static_cast<std::size_t>(end - text_);
+        }
+        std::string_view text() const noexcept { return {text_, size_}; }
+
+    private:
+        char text_[20];
+        std::size_t size_;
+    };
 
     // Closes the stream when a deadline passes. The timer is armed once and
     // re-armed only when it fires early, so moving the deadline for each
@@ -654,9 +675,8 @@ private:
         if (stream_->closed()) throw StreamClosedError(stream_->error());
         count_written(chunk.size());
         if (chunking_output_ && !chunk.empty()) {
-            char size[24];
-            auto end = fmt::format_to(size, "{:x}\r\n", chunk.size());
-            stream_->write(head_, std::string_view(size, static_cast<std::size_t>(end - size)), chunk, "\r\n");
+            chunk_size_line size(chunk.size());
+            stream_->write(head_, size.text(), chunk, "\r\n");
         } else if (!chunk.empty()) {
             stream_->write(head_, chunk);
         } else {
@@ -695,6 +715,7 @@ private:
     bool expect_continue_ = false;
     bool request_wants_keep_alive_ = false;
     bool disconnect_on_finish_ = false;
+    bool nodelay_ = false;
 };
 
 }  // namespace gale
