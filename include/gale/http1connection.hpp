@@ -295,10 +295,18 @@ public:
         if (!is_client_ && expect_continue_ && !write_finished_) stream_->write("HTTP/1.1 100 (Continue)\r\n\r\n");
         watchdog_->arm(params_.body_timeout);
         if (decompressor_) {
-            co_await read_framed([&](std::string_view piece) -> task<void> {
-                for (std::string_view out : decompressor_->feed(piece)) co_await deliver(sink, out);
-            });
-            for (std::string_view out : decompressor_->finish()) co_await deliver(sink, out);
+            std::optional<HTTPInputError> bad_gzip;
+            try {
+                co_await read_framed([&](std::string_view piece) -> task<void> {
+                    for (std::string_view out : decompressor_->feed(piece)) co_await deliver(sink, out);
+                });
+                for (std::string_view out : decompressor_->finish()) co_await deliver(sink, out);
+            } catch (const detail::gzip_limit_error&) {
+                bad_gzip.emplace("body too large after decompression");
+            } catch (const detail::gzip_error& e) {
+                bad_gzip.emplace(fmt::format("invalid gzip body: {}", e.what()));
+            }
+            if (bad_gzip) throw *bad_gzip;
         } else {
             co_await read_framed([&](std::string_view piece) { return deliver(sink, piece); });
         }
@@ -460,7 +468,6 @@ private:
     void begin_message() {
         body_mode_ = body_mode::none;
         body_remaining_ = 0;
-        body_received_ = 0;
         read_finished_ = false;
         expect_continue_ = false;
         decompressor_.reset();
@@ -544,13 +551,11 @@ private:
         // as Tornado's _GzipMessageDelegate does.
         headers.add("X-Consumed-Content-Encoding", "gzip");
         headers.remove("Content-Encoding");
-        decompressor_.emplace(params_.chunk_size);
+        decompressor_.emplace(params_.chunk_size, params_.max_body_size);
     }
 
     template <class Sink>
     task<void> deliver(Sink& sink, std::string_view piece) {
-        body_received_ += piece.size();
-        if (decompressor_ && body_received_ > params_.max_body_size) throw HTTPInputError("body too large after decompression");
         if (is_client_ || !write_finished_) {
             if constexpr (std::is_same_v<std::invoke_result_t<Sink&, std::string_view>, task<void>>)
                 co_await sink(piece);
@@ -588,11 +593,13 @@ private:
 
     template <class Piece>
     task<void> read_until_close(Piece& piece) {
+        std::uint64_t total = 0;
         for (;;) {
             if (stream_->read_buffer().empty() && co_await IOStream::fill_awaiter(*stream_, false) == 0) co_return;
             std::string_view data = stream_->read_buffer();
             std::size_t n = std::min(data.size(), params_.chunk_size);
-            if (body_received_ + n > params_.max_body_size) throw HTTPInputError("body too large");
+            total += n;
+            if (total > params_.max_body_size) throw HTTPInputError("body too large");
             co_await piece(data.substr(0, n));
             stream_->consume(n);
         }
@@ -706,7 +713,6 @@ private:
     std::string request_version_;
     body_mode body_mode_ = body_mode::none;
     std::uint64_t body_remaining_ = 0;
-    std::uint64_t body_received_ = 0;
     std::optional<std::uint64_t> expected_remaining_;
     std::optional<detail::gzip_decompressor> decompressor_;
     bool chunking_output_ = false;

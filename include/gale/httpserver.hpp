@@ -17,7 +17,11 @@
 //   task<void> close_all_connections()
 //   HTTPServerOptions: no_keep_alive, xheaders, protocol, decompress_request,
 //       chunk_size, max_header_size, idle_connection_timeout, body_timeout,
-//       max_body_size, max_buffer_size, trusted_downstream
+//       max_body_size, max_buffer_size, trusted_downstream, ssl_options
+//
+// HTTPS is the same server given ssl_options (a server-side context from
+// <gale/ssl.hpp>); each connection's TLS handshake is done before its
+// first request is read, and request.protocol is "https".
 //
 // The callback runs once per request, after the whole body has arrived and
 // its form arguments and files are parsed, with request.connection set: it
@@ -83,6 +87,9 @@ struct HTTPServerOptions {
     std::optional<std::size_t> max_buffer_size{};
     // Proxies whose X-Forwarded-For entries are skipped with xheaders.
     std::vector<std::string> trusted_downstream{};
+    // Serve HTTPS: a server-side context from <gale/ssl.hpp>
+    // (gale::ssl_options_to_context({.certfile = ..., .keyfile = ...}, true)).
+    std::shared_ptr<const ssl_handshaker> ssl_options{};
 };
 
 class HTTPServer : public TCPServer {
@@ -90,7 +97,7 @@ public:
     using request_callback = std::function<task<void>(HTTPServerRequest&)>;
 
     explicit HTTPServer(request_callback callback, HTTPServerOptions options = {})
-        : TCPServer(stream_options_for(options)),
+        : TCPServer(stream_options_for(options), options.ssl_options),
           callback_(std::move(callback)),
           options_(std::move(options)),
           trusted_downstream_(options_.trusted_downstream.begin(), options_.trusted_downstream.end()) {
@@ -119,7 +126,7 @@ public:
         HTTP1Connection connection(stream, false, params_, address);
         connection_registration registration(*this, connection);
         std::string remote_ip = peer_ip(*stream);
-        std::string protocol = options_.protocol.empty() ? "http" : options_.protocol;
+        std::string protocol = !options_.protocol.empty() ? options_.protocol : ssl_options() ? "https" : "http";
         RequestStartLine start_line;
         HTTPHeaders headers;
         for (;;) {
