@@ -163,6 +163,29 @@ TEST_CASE("HTTPHeaders: add and set refuse CR, LF and NUL in values and non-toke
     CHECK(*h.get("X") == "tabs\tand UTF-8 caf\xc3\xa9 are fine");
 }
 
+TEST_CASE("HTTPHeaders: CR, LF and NUL are found at every position of a long value") {
+    for (char bad : {'\r', '\n', '\0'}) {
+        for (std::size_t at = 0; at < 40; ++at) {
+            std::string value = "tab\there and bytes \x01\x0e\x80\xff across words, enough text";
+            value[at] = bad;
+            CAPTURE(at);
+            HTTPHeaders h;
+            CHECK_THROWS_AS(h.add("X", value), std::invalid_argument);
+            if (bad != '\n') CHECK_FALSE(input_error([&] { h.parse_line("X: " + value); }).empty());
+        }
+    }
+    // Without the bad byte the same value is accepted.
+    HTTPHeaders base;
+    base.add("X", "tab\there and bytes \x01\x0e\x80\xff across words, enough text");
+    CHECK(base.size() == 1);
+    HTTPHeaders h;
+    std::string fine = "tab\there, \x01\x0b\x0c\x0e\x1f\x7f\x80\xff: every other byte is accepted as it is";
+    h.add("X", fine);
+    h.parse_line("Y: " + fine);
+    CHECK(*h.get("X") == fine);
+    CHECK(*h.get("Y") == fine);
+}
+
 TEST_CASE("HTTPHeaders::parse matches Tornado 6.2") {
     struct row {
         std::string text;

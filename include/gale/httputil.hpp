@@ -42,15 +42,28 @@
 // Strings are bytes. Where Tornado decodes header bytes as latin-1 and
 // names arguments with str, gale keeps the bytes as they came (names,
 // values, argument names and values); url_unescape decodes UTF-8 as Tornado
-// does, replacing invalid sequences with U+FFFD.
+// does, replacing invalid sequences with U+FFFD (url_unescape_bytes does
+// not decode, as Tornado's encoding=None).
 //
-// Where gale is stricter than Tornado 6.2 it follows newer Tornado (6.5),
-// as the spec asks: a request method must be an RFC 9110 token ("FOO,BAR"
-// is malformed); a parsed header name must be a token, a parsed value may
-// not hold CR or NUL, and header whitespace is space and tab only. A
-// program's own add()/set() refuse CR, LF and NUL in values and non-token
-// names with std::invalid_argument ("Unsafe header value ..."), so a
-// response can never be split.
+// Differences from Tornado 6.2, on purpose:
+// - Stricter parsing, the rules of newer Tornado that the spec names: a
+//   request method must be an RFC 9110 token ("FOO,BAR" is malformed, "FOO"
+//   is not); a parsed header name must be a token and a parsed value may not
+//   hold CR or NUL ("Invalid header name 'a b'"); header whitespace (for
+//   continuation lines and stripping) is space and tab only.
+// - add() and set() refuse a name that is not a token and a value holding
+//   CR, LF or NUL, with std::invalid_argument (Python's ValueError), so a
+//   response can never be split.
+// - Whitespace that Python's str.strip() removes is ASCII here: bytes 0x85
+//   and 0xA0, which Tornado strips from latin-1 text, are kept, so UTF-8
+//   text ending in them survives (cookie values, Content-Disposition).
+// - A malformed multipart/form-data body throws HTTPInputError as Debian's
+//   Tornado 6.2 (with its security fixes, and newer Tornado) does, instead
+//   of logging and going on; the web layer answers 400. multipart_limits
+//   caps the number of parts and the size of a part's headers.
+// - Numbers Python would hold in an unbounded int (a status code, a port in
+//   split_host_and_port) must fit an int here.
+
 #pragma once
 
 #include <algorithm>
@@ -58,7 +71,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <forward_list>
 #include <initializer_list>
@@ -332,6 +345,7 @@ public:
     // lines are skipped. Throws HTTPInputError as parse_line does.
     static HTTPHeaders parse(std::string_view text) {
         HTTPHeaders headers;
+        headers.fields_.reserve(16);
         while (!text.empty()) {
             std::size_t eol = text.find('\n');
             std::string_view line = text.substr(0, eol);
@@ -361,12 +375,25 @@ private:
 
     static void check_output(std::string_view name, std::string_view value) {
         if (!detail::is_token(name)) throw std::invalid_argument("Invalid header name " + detail::py_repr(name));
-        if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos)
-            throw std::invalid_argument("Unsafe header value " + detail::py_repr(value));
+        if (!valid_input_value(value)) throw std::invalid_argument("Unsafe header value " + detail::py_repr(value));
     }
 
+    // No CR, LF or NUL. Eight bytes at a time: a word with no byte below
+    // 0x0e (the common case, tabs aside) cannot hold any of them.
     static bool valid_input_value(std::string_view value) noexcept {
-        return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+        constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+        const char* p = value.data();
+        std::size_t n = value.size();
+        for (; n >= 8; p += 8, n -= 8) {
+            std::uint64_t word;
+            std::memcpy(&word, p, 8);
+            if (((word - ones * 0x0e) & ~word & highs) == 0) continue;
+            for (int i = 0; i < 8; ++i)
+                if (p[i] == '\r' || p[i] == '\n' || p[i] == '\0') return false;
+        }
+        for (; n > 0; ++p, --n)
+            if (*p == '\r' || *p == '\n' || *p == '\0') return false;
+        return true;
     }
 
     std::size_t find_first(std::string_view name) const noexcept {
@@ -1084,11 +1111,37 @@ inline std::string format_timestamp(std::time_t seconds) {
     long long d = doy - (153 * mp + 2) / 5 + 1;
     long long m = mp < 10 ? mp + 3 : mp - 9;
     long long y = yoe + era * 400 + (m <= 2 ? 1 : 0);
-    char buf[64];
     int weekday = static_cast<int>(((day % 7) + 7) % 7);
-    int n = std::snprintf(buf, sizeof buf, "%s, %02lld %s %04lld %02lld:%02lld:%02lld GMT", days[weekday], d,
-                          months[m - 1], y, secs / 3600, secs / 60 % 60, secs % 60);
-    return std::string(buf, static_cast<std::size_t>(n));
+    std::string out;
+    out.reserve(29);
+    auto digits = [&out](long long v, int width) {
+        char buf[24];
+        int n = 0;
+        bool negative = v < 0;
+        unsigned long long u = negative ? 0ULL - static_cast<unsigned long long>(v) : static_cast<unsigned long long>(v);
+        do {
+            buf[n++] = static_cast<char>('0' + u % 10);
+            u /= 10;
+        } while (u != 0);
+        while (n < width) buf[n++] = '0';
+        if (negative) out.push_back('-');
+        while (n > 0) out.push_back(buf[--n]);
+    };
+    out += days[weekday];
+    out += ", ";
+    digits(d, 2);
+    out.push_back(' ');
+    out += months[m - 1];
+    out.push_back(' ');
+    digits(y, 4);
+    out.push_back(' ');
+    digits(secs / 3600, 2);
+    out.push_back(':');
+    digits(secs / 60 % 60, 2);
+    out.push_back(':');
+    digits(secs % 60, 2);
+    out += " GMT";
+    return out;
 }
 
 inline std::string format_timestamp(std::chrono::system_clock::time_point when) {
@@ -1310,7 +1363,8 @@ inline parsed_header parse_header(std::string_view line) {
             bool encoded = name.back() == '*';
             auto it = std::find_if(extended_params.begin(), extended_params.end(),
                                    [&](auto& e) { return e.first == base; });
-            if (it == extended_params.end()) it = extended_params.insert(extended_params.end(), {std::string(base), {}});
+            if (it == extended_params.end())
+                it = extended_params.insert(extended_params.end(), {std::string(base), {}});
             it->second.push_back(continuation{has_num, std::move(num), std::move(value), encoded});
         } else {
             plain.emplace_back(std::move(name), email_unquote("\"" + email_quote(value) + "\""));
@@ -1350,7 +1404,8 @@ inline parsed_header parse_header(std::string_view line) {
                 bool ascii = static_cast<unsigned char>(rest.front()) < 0x80;
                 std::size_t n = 0;
                 while (n < rest.size() && (static_cast<unsigned char>(rest[n]) < 0x80) == ascii) ++n;
-                text += ascii ? latin1_to_utf8(percent_decode(rest.substr(0, n), false)) : std::string(rest.substr(0, n));
+                std::string_view run = rest.substr(0, n);
+                text += ascii ? latin1_to_utf8(percent_decode(run, false)) : std::string(run);
                 rest.remove_prefix(n);
             }
         }
