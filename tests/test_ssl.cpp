@@ -20,6 +20,7 @@
 #include <gale/tcpserver.hpp>
 #include <gale/use_task.hpp>
 
+#include "net_support.hpp"
 #include "ssl_support.hpp"
 #include "support.hpp"
 
@@ -565,6 +566,45 @@ TEST_CASE("a slow reader: the server's writes wait for the socket, nothing is lo
         60s);
 }
 
+TEST_CASE("many small writes, coalesced while the socket is blocked, arrive intact and in order") {
+    run_async(
+        []() -> gale::task<void> {
+            struct Chatty : gale::TCPServer {
+                using gale::TCPServer::TCPServer;
+                live_count live;
+                gale::task<void> handle_stream(std::shared_ptr<IOStream> stream, std::string) override {
+                    live_count::scope counted(live);
+                    // Lines of varying length, pairs of pieces, and a big
+                    // string now and then, none awaited until the end.
+                    for (int i = 0; i < 60000; ++i) {
+                        std::string line = "line " + std::to_string(i) + std::string(static_cast<std::size_t>(i % 97), '.') + "\n";
+                        if (i % 1000 == 999) (void)stream->write(std::string(100000, 'L') + "\n");
+                        else if (i % 2) (void)stream->write(std::move(line));
+                        else (void)stream->write(std::string_view(line).substr(0, 3), std::string_view(line).substr(3));
+                    }
+                    co_await stream->write("done\n");
+                    co_await stream->read_until_close();
+                }
+            };
+            Chatty server({}, server_context());
+            std::uint16_t port = server.listen(0, "127.0.0.1");
+            auto stream = co_await dial_tls(port, client_context());
+            co_await gale::sleep(200ms);
+            std::string expected;
+            for (int i = 0; i < 60000; ++i) {
+                if (i % 1000 == 999) expected += std::string(100000, 'L') + "\n";
+                else expected += "line " + std::to_string(i) + std::string(static_cast<std::size_t>(i % 97), '.') + "\n";
+            }
+            expected += "done\n";
+            std::string got = co_await stream->read_bytes(expected.size());
+            CHECK(got.size() == expected.size());
+            CHECK(got == expected);
+            stream->close();
+            CHECK(co_await wait_until([&] { return server.live.running == 0; }));
+        },
+        60s);
+}
+
 TEST_CASE("closing: close_notify and a bare TCP close both read as the end of the stream") {
     run_async([]() -> gale::task<void> {
         struct Collector : gale::TCPServer {
@@ -594,6 +634,70 @@ TEST_CASE("closing: close_notify and a bare TCP close both read as the end of th
         CHECK(server.received == std::vector<std::string>{"gone", "goodbye"});
         CHECK(server.clean == std::vector<bool>{true, true});
         abrupt->close();
+    });
+}
+
+TEST_CASE("writing to a peer that has gone: an error, not SIGPIPE") {
+    run_async([]() -> gale::task<void> {
+        struct Writer : gale::TCPServer {
+            using gale::TCPServer::TCPServer;
+            live_count live;
+            bool closed_error = false;
+            gale::task<void> handle_stream(std::shared_ptr<IOStream> stream, std::string) override {
+                live_count::scope counted(live);
+                co_await stream->read_until("\n");
+                const std::string block(256 * 1024, 'x');
+                try {
+                    for (int i = 0; i < 400; ++i) co_await stream->write(block);  // 100 MB: more than any buffer
+                } catch (const StreamClosedError&) {
+                    closed_error = true;
+                }
+            }
+        };
+        Writer server({}, server_context());
+        std::uint16_t port = server.listen(0, "127.0.0.1");
+        auto stream = co_await dial_tls(port, client_context());
+        co_await stream->write("go\n");
+        co_await stream->read_bytes(1000);
+        stream->close();  // with megabytes unread: the server's next sends fail
+        CHECK(co_await wait_until([&] { return server.live.running == 0; }, 20000ms));
+        CHECK(server.closed_error);
+    });
+}
+
+TEST_CASE("a TLS stream's close callback runs when the peer closes") {
+    run_async([]() -> gale::task<void> {
+        struct Watcher : gale::TCPServer {
+            using gale::TCPServer::TCPServer;
+            bool called = false;
+            gale::task<void> handle_stream(std::shared_ptr<IOStream> stream, std::string) override {
+                stream->set_close_callback([this, stream] { called = true; });
+                co_return;
+            }
+        };
+        Watcher server({}, server_context());
+        std::uint16_t port = server.listen(0, "127.0.0.1");
+        auto stream = co_await dial_tls(port, client_context());
+        co_await gale::sleep(50ms);  // the server's stream waits idle, with TLS 1.3 tickets sent
+        CHECK_FALSE(server.called);
+        stream->close();
+        CHECK(co_await wait_until([&] { return server.called; }));
+    });
+}
+
+TEST_CASE("TLS over IPv6 loopback, checked against the certificate's ::1") {
+    if (!gale_test::has_ipv6_loopback()) {
+        MESSAGE("no IPv6 loopback; skipped");
+        return;
+    }
+    run_async([]() -> gale::task<void> {
+        EchoServer server({}, server_context());
+        std::uint16_t port = server.listen(0, "::1");
+        auto stream = co_await dial_tls(port, client_context(), "::1");
+        CHECK(co_await echo_over(stream, "six\n") == "six\n");
+        stream->close();
+        CHECK(co_await server.drained());
+        CHECK(server.addresses.at(0).rfind("[::1]:", 0) == 0);
     });
 }
 

@@ -536,6 +536,9 @@ public:
         return total;
     }
 
+    // After would_block, the caller offers the same unsent bytes again first
+    // (from wherever it keeps them), as IOStream's write queue does: OpenSSL
+    // has already sealed part of them into a record it must finish sending.
     std::size_t write_some(std::span<const asio::const_buffer> buffers, std::error_code& ec) override {
         ec = {};
         if (pending_error_) {
@@ -610,7 +613,9 @@ public:
             asio::post(socket_.get_executor(), [h = std::move(handler)]() mutable { h(std::error_code()); });
             return;
         }
-        // Otherwise wait for whatever OpenSSL last asked for in that direction.
+        // Otherwise wait for whatever OpenSSL last asked for in that
+        // direction: a read may need to write (TLS 1.3 key updates), a write
+        // to read (renegotiation, which gale's own contexts refuse).
         wait_type socket_wait = what == wait_type::read ? read_wants_ : write_wants_;
         socket_.async_wait(socket_wait == wait_type::read ? asio::socket_base::wait_read
                                                           : asio::socket_base::wait_write,
