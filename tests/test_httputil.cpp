@@ -7,6 +7,7 @@
 // separately and say so.
 #include <gale/httputil.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <optional>
@@ -17,8 +18,6 @@
 #include <vector>
 
 #include <doctest/doctest.h>
-
-#include "support.hpp"
 
 using gale::HTTPHeaders;
 using gale::HTTPInputError;

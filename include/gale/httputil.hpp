@@ -505,7 +505,7 @@ using cookie_map = std::map<std::string, std::string, std::less<>>;
 // Tornado's split_host_and_port: "example.com:8080" -> ("example.com", 8080);
 // "[::1]:80" -> ("[::1]", 80) (brackets kept); no ":digits" suffix -> (netloc, nullopt).
 struct host_and_port {
-    std::string_view host;
+    std::string_view host;  // a view into the netloc given
     std::optional<int> port;
 };
 
