@@ -107,8 +107,10 @@ struct HTTP1ConnectionParameters {
 namespace detail {
 
 // RFC 3986 host [ ":" port ]: reg-name, IPv4 or a bracketed IP literal.
+// A comma, though a legal sub-delim, is refused: it is what two Host
+// values folded into one look like.
 inline bool is_host_value(std::string_view s) noexcept {
-    static constexpr std::string_view allowed = "-._~%!$&'()*+,;=:[]";
+    static constexpr std::string_view allowed = "-._~%!$&'()*+;=:[]";
     return std::all_of(s.begin(), s.end(), [](char c) {
         return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
                allowed.find(c) != std::string_view::npos;
@@ -201,7 +203,7 @@ public:
           params_(std::move(params)),
           context_(std::move(context)),
           is_client_(is_client),
-          watchdog_(std::make_shared<watchdog>(stream_)) {}
+          watchdog_(std::make_shared<watchdog>(stream_, context_)) {}
 
     HTTP1Connection(const HTTP1Connection&) = delete;
     HTTP1Connection& operator=(const HTTP1Connection&) = delete;
@@ -232,10 +234,7 @@ public:
         body_mode_ = headers.contains("Transfer-Encoding") ? body_mode::chunked
                      : headers.contains("Content-Length")  ? body_mode::fixed
                                                            : body_mode::none;
-        if (body_mode_ == body_mode::fixed) {
-            body_remaining_ = detail::parse_content_length(headers);
-            if (body_remaining_ > params_.max_body_size) throw HTTPInputError("Content-Length too long");
-        }
+        if (body_mode_ == body_mode::fixed) body_remaining_ = content_length(headers);
         setup_decompression(headers);
         co_return true;
     }
@@ -265,8 +264,7 @@ public:
             body_mode_ = body_mode::none;
         } else if (has_cl) {
             body_mode_ = body_mode::fixed;
-            body_remaining_ = detail::parse_content_length(headers);
-            if (body_remaining_ > params_.max_body_size) throw HTTPInputError("Content-Length too long");
+            body_remaining_ = content_length(headers);
             if (code == 204 && body_remaining_ != 0)
                 throw HTTPInputError(fmt::format("Response with code {} should not have body", code));
         } else if (has_te) {
@@ -293,7 +291,7 @@ public:
             co_return;
         }
         if (!is_client_ && expect_continue_ && !write_finished_) stream_->write("HTTP/1.1 100 (Continue)\r\n\r\n");
-        watchdog_->arm(params_.body_timeout);
+        watchdog_->arm(params_.body_timeout, true);
         if (decompressor_) {
             std::optional<HTTPInputError> bad_gzip;
             try {
@@ -343,10 +341,16 @@ public:
         begin_output();
         int code = start_line.code;
         bool no_body_code = code == 204 || code == 304 || (code >= 100 && code < 200);
+        bool has_length = headers.contains("Content-Length");
         chunking_output_ = request_version_ == "HTTP/1.1" && request_method_ != "HEAD" && !no_body_code &&
-                           !headers.contains("Content-Length") && !headers.contains("Transfer-Encoding");
+                           !has_length && !headers.contains("Transfer-Encoding");
+        // Stricter than Tornado (RFC 9112 sections 6.3 and 9.6): a body
+        // delimited by nothing ends when the connection closes, and a
+        // response saying "Connection: close" is the last one.
+        bool has_body = request_method_ != "HEAD" && !no_body_code;
+        if ((has_body && !chunking_output_ && !has_length) || has_close_option(headers)) disconnect_on_finish_ = true;
         if (request_version_ == "HTTP/1.1" && disconnect_on_finish_) headers.set("Connection", "close");
-        if (request_wants_keep_alive_) headers.set("Connection", "Keep-Alive");
+        if (request_wants_keep_alive_ && !disconnect_on_finish_) headers.set("Connection", "Keep-Alive");
         head_.clear();
         char digits[16];
         char* digits_end = std::to_chars(digits, digits + sizeof digits, code).ptr;
@@ -421,9 +425,12 @@ private:
     // re-armed only when it fires early, so moving the deadline for each
     // message costs a clock read, not a timer operation.
     struct watchdog : std::enable_shared_from_this<watchdog> {
-        explicit watchdog(const std::shared_ptr<IOStream>& s) : stream(s), timer(IOLoop::current().context()) {}
+        watchdog(const std::shared_ptr<IOStream>& s, const std::string& c)
+            : stream(s), context(c), timer(IOLoop::current().context()) {}
 
-        void arm(std::optional<IOLoop::duration> timeout) {
+        // `reading_body`: the timeout is body_timeout, which is logged.
+        void arm(std::optional<IOLoop::duration> timeout, bool reading_body = false) {
+            body = reading_body;
             if (!timeout) {
                 deadline = IOLoop::time_point::max();
                 return;
@@ -453,10 +460,17 @@ private:
                 wait_until(deadline);
                 return;
             }
-            if (auto s = stream.lock()) s->close();
+            auto s = stream.lock();
+            if (!s) return;
+            if (body)
+                detail::log(detail::gen_log, detail::log_level::info, "http1connection", __LINE__,
+                            "Timeout reading body from {}", context);
+            s->close();
         }
 
         std::weak_ptr<IOStream> stream;
+        std::string context;
+        bool body = false;
         asio::steady_timer timer;
         IOLoop::time_point deadline = IOLoop::time_point::max();
         bool waiting = false;
@@ -543,13 +557,37 @@ private:
         return false;
     }
 
+    // The body's announced length, checked against max_body_size; repeated
+    // equal values become one value, as Tornado leaves them (get() joins
+    // repeated headers with commas).
+    std::uint64_t content_length(HTTPHeaders& headers) const {
+        std::uint64_t length = detail::parse_content_length(headers);
+        if (length > params_.max_body_size) throw HTTPInputError("Content-Length too long");
+        char digits[24];
+        std::string_view plain(digits, static_cast<std::size_t>(std::to_chars(digits, digits + sizeof digits, length).ptr - digits));
+        std::optional<std::string_view> value = headers.get("Content-Length");
+        if (value && value->find(',') != std::string_view::npos) headers.set("Content-Length", plain);
+        return length;
+    }
+
+    static bool has_close_option(const HTTPHeaders& headers) {
+        for (std::string_view field : headers.get_list("Connection")) {
+            while (!field.empty()) {
+                std::size_t comma = field.find(',');
+                if (detail::iequals(detail::strip_http_ws(field.substr(0, comma)), "close")) return true;
+                field.remove_prefix(comma == std::string_view::npos ? field.size() : comma + 1);
+            }
+        }
+        return false;
+    }
+
     void setup_decompression(HTTPHeaders& headers) {
         if (!params_.decompress || body_mode_ == body_mode::none) return;
         std::optional<std::string_view> encoding = headers.get("Content-Encoding");
-        if (!encoding || *encoding != "gzip") return;
+        if (!encoding || !detail::iequals(*encoding, "gzip")) return;
         // Downstream sees the decompressed body, so the header moves aside,
         // as Tornado's _GzipMessageDelegate does.
-        headers.add("X-Consumed-Content-Encoding", "gzip");
+        headers.add("X-Consumed-Content-Encoding", std::string(*encoding));
         headers.remove("Content-Encoding");
         decompressor_.emplace(params_.chunk_size, params_.max_body_size);
     }
@@ -614,6 +652,7 @@ private:
             std::string_view data = stream_->read_buffer();
             std::size_t nl = data.find('\n', scanned);
             if (nl != std::string_view::npos) {
+                if (nl > limit) throw HTTPInputError(fmt::format("{} too long", what));
                 if (nl == 0 || data[nl - 1] != '\r') throw HTTPInputError(fmt::format("{} not ended by CRLF", what));
                 std::string line(data.substr(0, nl - 1));
                 stream_->consume(nl + 1);
