@@ -817,11 +817,12 @@ TEST_CASE("a server destroyed while a handshake runs drops that connection") {
                 co_return;
             }
         };
-        auto server = std::make_unique<Counting>(server_context(), &served);
+        auto hooks = std::make_shared<counting_handshaker>(server_context());
+        auto server = std::make_unique<Counting>(hooks, &served);
         std::uint16_t port = server->listen(0, "127.0.0.1");
         tcp::socket raw(gale::IOLoop::current().context());
         co_await raw.async_connect({asio::ip::address_v4::loopback(), port}, gale::use_task);
-        co_await gale::sleep(50ms);  // accepted: the server's handshake waits for us
+        CHECK(co_await wait_until([&] { return hooks->running == 1; }));  // the server's handshake waits for us
         server.reset();
         // The handshake completes, but no one is left to serve the stream.
         auto stream = co_await gale::ssl_wrap_socket(std::move(raw), client_context(), false, "localhost");
