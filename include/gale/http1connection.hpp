@@ -331,6 +331,8 @@ public:
         disconnect_on_finish_ = params_.no_keep_alive || detail::iequals(headers.get("Connection", ""), "close");
         chunking_output_ = (start_line.method == "POST" || start_line.method == "PUT" || start_line.method == "PATCH") &&
                            !headers.contains("Content-Length") && !headers.contains("Transfer-Encoding");
+        check_line_text(start_line.method);
+        check_line_text(start_line.path);
         head_.clear();
         head_.append(start_line.method).append(" ").append(start_line.path).append(" HTTP/1.1\r\n");
         send_head(headers, chunk);
@@ -351,6 +353,7 @@ public:
         if ((has_body && !chunking_output_ && !has_length) || has_close_option(headers)) disconnect_on_finish_ = true;
         if (request_version_ == "HTTP/1.1" && disconnect_on_finish_) headers.set("Connection", "close");
         if (request_wants_keep_alive_ && !disconnect_on_finish_) headers.set("Connection", "Keep-Alive");
+        check_line_text(start_line.reason);
         head_.clear();
         char digits[16];
         char* digits_end = std::to_chars(digits, digits + sizeof digits, code).ptr;
@@ -716,8 +719,6 @@ private:
             head_.append(name).append(": ").append(value).append("\r\n");
         }
         head_.append("\r\n");
-        if (head_.find_first_of("\0", 0, 1) != std::string::npos)
-            throw HTTPOutputError("Illegal character (NUL) in header");
         if (stream_->closed()) throw StreamClosedError(stream_->error());
         count_written(chunk.size());
         if (chunking_output_ && !chunk.empty()) {
@@ -728,6 +729,14 @@ private:
         } else {
             stream_->write(std::string_view(head_));
         }
+    }
+
+    // Header fields cannot hold CR, LF or NUL (HTTPHeaders refuses them);
+    // this checks the start line's free text the same way, as Tornado does.
+    static void check_line_text(std::string_view text) {
+        for (char c : text)
+            if (c == '\r' || c == '\n' || c == '\0')
+                throw HTTPOutputError("Illegal characters (CR, LF or NUL) in the start line");
     }
 
     void count_written(std::size_t n) {

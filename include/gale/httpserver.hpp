@@ -139,7 +139,7 @@ public:
                 request->protocol = protocol;
                 if (options_.xheaders) apply_xheaders(*request);
                 request->body = co_await connection.read_body();
-                request->parse_body();
+                if (request->headers.contains("Content-Type")) request->parse_body();
             } catch (const HTTPInputError& e) {
                 detail::log(detail::gen_log, detail::log_level::info, "http1connection", __LINE__,
                             "Malformed HTTP message from {}: {}", address, e.what());
@@ -170,6 +170,7 @@ public:
                 co_await drain(connection);
                 break;
             }
+            headers = std::move(request->headers);  // its memory serves the next request
         }
     }
 
