@@ -37,6 +37,7 @@
 #include <gale/locks.hpp>
 #include <gale/tcpserver.hpp>
 
+#include "ssl_support.hpp"
 #include "support.hpp"
 
 extern char** environ;
@@ -1361,4 +1362,140 @@ TEST_CASE("httpclient: the blocking client notices a connection the server close
     std::this_thread::sleep_for(600ms);
     std::string second = client.fetch(HTTPRequest(server.url("/peer"), "POST", "")).body;
     CHECK(first != second);
+}
+
+// ================================================================== HTTPS
+
+namespace {
+
+const gale_test::test_certs& certs() { return gale_test::test_certs::get(); }
+
+std::shared_ptr<gale::ssl_context> server_context(std::string cert, std::string key, bool require_client = false) {
+    gale::ssl_options options;
+    options.certfile = std::move(cert);
+    options.keyfile = std::move(key);
+    if (require_client) {
+        options.cert_reqs = gale::ssl_cert_reqs::required;
+        options.ca_certs = certs().ca_cert;
+    }
+    return gale::ssl_options_to_context(options, true);
+}
+
+gale::HTTPServerOptions tls_options(std::shared_ptr<gale::ssl_context> context) {
+    gale::HTTPServerOptions options;
+    options.ssl_options = std::move(context);
+    return options;
+}
+
+std::string https_url(std::uint16_t port, std::string_view path, std::string_view host = "localhost") {
+    return fmt::format("https://{}:{}{}", host, port, path);
+}
+
+}  // namespace
+
+TEST_CASE("httpclient: HTTPS verifies the certificate and the name, and reuses connections") {
+    gale_test::log_capture quiet;  // the handshakes that fail are logged as warnings
+    run_async([]() -> task<void> {
+        test_server server(standard, tls_options(server_context(certs().server_cert, certs().server_key)));
+        AsyncHTTPClient client;
+        for (int i = 0; i < 3; ++i) {
+            HTTPResponse r = co_await client.fetch(
+                HTTPRequest(https_url(server.port, "/echo")).with_ca_certs(certs().ca_cert));
+            CHECK(r.code == 200);
+            CHECK(contains(r.body, fmt::format("header=Host: localhost:{}\n", server.port)));
+        }
+        CHECK(server.connections == 1);
+        CHECK(client.connections_opened() == 1);
+        // By IP address: checked against the certificate's IP addresses.
+        HTTPResponse by_ip = co_await client.fetch(
+            HTTPRequest(https_url(server.port, "/hello", "127.0.0.1")).with_ca_certs(certs().ca_cert));
+        CHECK(by_ip.body == "Hello world!");
+
+        // The system's CAs do not know the test CA: the verification error itself.
+        auto unknown = co_await thrown<gale::SSLCertVerificationError>(client.fetch(https_url(server.port, "/hello")));
+        CHECK(contains(unknown.what(), "certificate verify failed"));
+        // validate_cert = false accepts it; such connections are pooled apart.
+        HTTPResponse unchecked =
+            co_await client.fetch(HTTPRequest(https_url(server.port, "/hello")).with_validate_cert(false));
+        CHECK(unchecked.body == "Hello world!");
+        // A context given as ssl_options is used as it is.
+        gale::ssl_options mine;
+        mine.ca_certs = certs().ca_cert;
+        auto context = gale::ssl_options_to_context(mine, false);
+        HTTPResponse with_context =
+            co_await client.fetch(HTTPRequest(https_url(server.port, "/hello")).with_ssl_options(context));
+        CHECK(with_context.body == "Hello world!");
+        co_await server.shut_down();
+
+        // A certificate for another name fails the name check.
+        test_server wrong(standard, tls_options(server_context(certs().wrong_name_cert, certs().wrong_name_key)));
+        auto mismatch = co_await thrown<gale::SSLCertVerificationError>(
+            client.fetch(HTTPRequest(https_url(wrong.port, "/hello")).with_ca_certs(certs().ca_cert)));
+        CHECK(contains(mismatch.what(), "Hostname mismatch"));
+        co_await wrong.shut_down();
+
+        // A self-signed certificate: only without validation.
+        test_server self(standard, tls_options(server_context(certs().self_signed_cert, certs().self_signed_key)));
+        CHECK(co_await gale_test::throws<gale::SSLCertVerificationError>(
+            client.fetch(HTTPRequest(https_url(self.port, "/hello")).with_ca_certs(certs().ca_cert))));
+        HTTPResponse self_ok =
+            co_await client.fetch(HTTPRequest(https_url(self.port, "/hello")).with_validate_cert(false));
+        CHECK(self_ok.body == "Hello world!");
+        co_await self.shut_down();
+    });
+}
+
+TEST_CASE("httpclient: HTTPS with a client certificate") {
+    gale_test::log_capture quiet;  // the handshakes that fail are logged as warnings
+    run_async([]() -> task<void> {
+        test_server server(standard, tls_options(server_context(certs().server_cert, certs().server_key, true)));
+        AsyncHTTPClient client;
+        HTTPResponse r = co_await client.fetch(HTTPRequest(https_url(server.port, "/hello"))
+                                                    .with_ca_certs(certs().ca_cert)
+                                                    .with_client_cert(certs().client_cert)
+                                                    .with_client_key(certs().client_key));
+        CHECK(r.body == "Hello world!");
+        // Without one the server refuses the handshake (TLS 1.3 reports it on the first read).
+        CHECK(co_await gale_test::throws<std::exception>(
+            client.fetch(HTTPRequest(https_url(server.port, "/hello")).with_ca_certs(certs().ca_cert))));
+        co_await server.shut_down();
+    });
+}
+
+TEST_CASE("httpclient: HTTPS through a proxy's CONNECT tunnel") {
+    run_async([]() -> task<void> {
+        test_server server(standard, tls_options(server_context(certs().server_cert, certs().server_key)));
+        test_proxy proxy;
+        AsyncHTTPClient client;
+        for (int i = 0; i < 2; ++i) {
+            HTTPResponse r = co_await client.fetch(HTTPRequest(https_url(server.port, "/echo?tunnel"))
+                                                        .with_ca_certs(certs().ca_cert)
+                                                        .with_proxy("127.0.0.1", proxy.port, "pu", "pp"));
+            CHECK(r.code == 200);
+            // Inside the tunnel: origin-form, and no proxy credentials.
+            CHECK(r.body.starts_with("method=GET\nuri=/echo?tunnel\n"));
+            CHECK(!contains(r.body, "Proxy-Authorization"));
+        }
+        REQUIRE(proxy.request_lines.size() == 1);  // the tunnel is pooled and reused
+        CHECK(proxy.request_lines[0] == fmt::format("CONNECT localhost:{} HTTP/1.1", server.port));
+        CHECK(proxy.proxy_authorizations[0] == "Basic " + gale::detail::base64_encode("pu:pp"));
+        CHECK(server.connections == 1);
+        co_await proxy.shut_down();
+        co_await server.shut_down();
+    });
+}
+
+TEST_CASE("httpclient, Tornado server: HTTPS") {
+    gale_test::log_capture quiet;  // the handshakes that fail are logged as warnings
+    tornado_server server({"--cert", certs().server_cert, "--key", certs().server_key});
+    run_async([&]() -> task<void> {
+        AsyncHTTPClient client;
+        std::string url = https_url(server.port, "/peer");
+        std::string first = (co_await client.fetch(HTTPRequest(url).with_ca_certs(certs().ca_cert))).body;
+        std::string second = (co_await client.fetch(HTTPRequest(url).with_ca_certs(certs().ca_cert))).body;
+        CHECK(first == second);
+        HTTPResponse gz = co_await client.fetch(HTTPRequest(https_url(server.port, "/gzip")).with_ca_certs(certs().ca_cert));
+        CHECK(gz.headers.get("X-Consumed-Content-Encoding") == "gzip");
+        CHECK(co_await gale_test::throws<gale::SSLCertVerificationError>(client.fetch(https_url(server.port, "/hello"))));
+    });
 }

@@ -4,11 +4,11 @@
 
 Run with Debian's python3-tornado:
 
-    /usr/bin/python3 tests/tornado/client_server.py [--idle-timeout SECONDS]
+    /usr/bin/python3 tests/tornado/client_server.py [--idle-timeout SECONDS] [--cert PEM --key PEM]
 
 Listens on 127.0.0.1, an ephemeral port, prints "port N" on stdout once it
 accepts connections, and exits when its stdin closes (so a test that dies
-leaves no server behind). Handlers:
+leaves no server behind). With --cert and --key it serves HTTPS. Handlers:
 
   /hello                 "Hello world!"
   /echo                  the request as text: method=, uri=, header=Name: value (one per
@@ -178,7 +178,13 @@ def main():
         ]
     )
     sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
-    server = tornado.httpserver.HTTPServer(app, idle_connection_timeout=idle_timeout)
+    ssl_options = None
+    if "--cert" in sys.argv:
+        ssl_options = {
+            "certfile": sys.argv[sys.argv.index("--cert") + 1],
+            "keyfile": sys.argv[sys.argv.index("--key") + 1],
+        }
+    server = tornado.httpserver.HTTPServer(app, idle_connection_timeout=idle_timeout, ssl_options=ssl_options)
     server.add_sockets(sockets)
     port = sockets[0].getsockname()[1]
     loop = tornado.ioloop.IOLoop.current()
