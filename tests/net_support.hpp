@@ -1,10 +1,13 @@
 // Helpers for the network suites.
 #pragma once
 
+#include <memory>
 #include <system_error>
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+
+#include <gale/iostream.hpp>
 
 namespace gale_test {
 
@@ -17,6 +20,25 @@ inline bool has_ipv6_loopback() {
     probe.open(tcp::v6(), ec);
     if (!ec) probe.bind({asio::ip::address_v6::loopback(), 0}, ec);
     return !ec;
+}
+
+struct stream_pair {
+    std::shared_ptr<gale::IOStream> client;
+    std::shared_ptr<gale::IOStream> server;
+};
+
+// Two streams joined by a TCP connection on 127.0.0.1 (an ephemeral port),
+// on the thread's loop.
+inline stream_pair connected_pair(gale::stream_options server_options = {},
+                                  gale::stream_options client_options = {}) {
+    using asio::ip::tcp;
+    auto& context = gale::IOLoop::current().context();
+    tcp::acceptor acceptor(context, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+    tcp::socket client(context);
+    client.connect(acceptor.local_endpoint());
+    tcp::socket server = acceptor.accept();
+    return {std::make_shared<gale::IOStream>(std::move(client), client_options),
+            std::make_shared<gale::IOStream>(std::move(server), server_options)};
 }
 
 }  // namespace gale_test

@@ -13,6 +13,7 @@
 #include <gale/gen.hpp>
 #include <gale/use_task.hpp>
 
+#include "net_support.hpp"
 #include "support.hpp"
 
 namespace {
@@ -23,27 +24,7 @@ using gale::IOStream;
 using gale::StreamClosedError;
 using gale_test::run_async;
 using gale_test::thrown;
-
-struct stream_pair {
-    std::shared_ptr<IOStream> client;
-    std::shared_ptr<IOStream> server;
-};
-
-tcp::socket connected_socket(tcp::acceptor& acceptor, tcp::socket& client) {
-    client.connect(acceptor.local_endpoint());
-    return acceptor.accept();
-}
-
-// Two streams joined by a TCP connection on 127.0.0.1 (an ephemeral port).
-stream_pair connected_pair(gale::stream_options server_options = {}, gale::stream_options client_options = {}) {
-    auto& context = gale::IOLoop::current().context();
-    tcp::acceptor acceptor(context, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
-    tcp::socket client(context);
-    tcp::socket server = connected_socket(acceptor, client);
-    return {std::make_shared<IOStream>(std::move(client), client_options),
-            std::make_shared<IOStream>(std::move(server), server_options)};
-}
-
+using gale_test::connected_pair;
 
 std::string pattern(std::size_t size) {
     std::string data(size, '\0');
@@ -465,7 +446,8 @@ TEST_CASE("a transport error closes the stream and is its real_error") {
         auto& context = gale::IOLoop::current().context();
         tcp::acceptor acceptor(context, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
         tcp::socket client_socket(context);
-        tcp::socket server_socket = connected_socket(acceptor, client_socket);
+        client_socket.connect(acceptor.local_endpoint());
+        tcp::socket server_socket = acceptor.accept();
         auto client = std::make_shared<IOStream>(std::move(client_socket));
         auto transport = std::make_unique<failing_transport>(std::move(server_socket));
         failing_transport& failing = *transport;
