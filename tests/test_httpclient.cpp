@@ -1151,6 +1151,9 @@ TEST_CASE("httpclient: http through a proxy uses the absolute URL and Proxy-Auth
         CHECK(second.body.starts_with("proxied GET http://other.invalid/ HTTP/1.1\n"));
         CHECK(proxy.proxy_authorizations[1].empty());
         CHECK(client.connections_opened() == 1);
+        auto no_port = co_await thrown<std::invalid_argument>(
+            client.fetch(HTTPRequest("http://x.invalid/").with_proxy_host("127.0.0.1")));
+        CHECK(std::string(no_port.what()) == "proxy_host needs a proxy_port");
         co_await proxy.shut_down();
     });
 }
@@ -1497,5 +1500,67 @@ TEST_CASE("httpclient, Tornado server: HTTPS") {
         HTTPResponse gz = co_await client.fetch(HTTPRequest(https_url(server.port, "/gzip")).with_ca_certs(certs().ca_cert));
         CHECK(gz.headers.get("X-Consumed-Content-Encoding") == "gzip");
         CHECK(co_await gale_test::throws<gale::SSLCertVerificationError>(client.fetch(https_url(server.port, "/hello"))));
+    });
+}
+
+// ================================================================== odds and ends
+
+static_assert(!std::is_aggregate_v<gale::HTTPRequest>, "GCC 12: no aggregate temporaries in co_await expressions");
+static_assert(!std::is_aggregate_v<gale::HTTPResponse>);
+
+TEST_CASE("httpclient: 1xx heads reach the header_callback, as in Tornado") {
+    run_async([]() -> task<void> {
+        raw_server server([](std::shared_ptr<IOStream> s) -> task<void> {
+            co_await read_request(*s);
+            co_await s->write("HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+            co_await read_request(*s);
+        });
+        AsyncHTTPClient client;
+        std::vector<std::string> lines;
+        HTTPResponse r = co_await client.fetch(
+            HTTPRequest(server.url("/")).with_header_callback([&](std::string_view l) { lines.emplace_back(l); }));
+        CHECK(r.code == 200);
+        CHECK(r.body == "ok");
+        CHECK(lines == std::vector<std::string>{"HTTP/1.1 102 Processing\r\n", "\r\n", "HTTP/1.1 200 OK\r\n",
+                                                "Content-Length: 2\r\n", "\r\n"});
+        co_await server.shut_down();
+    });
+}
+
+TEST_CASE("httpclient: body limits, failing callbacks, network_interface and allow_ipv6") {
+    gale_test::log_capture quiet;  // the server logs the response it could not finish
+    run_async([]() -> task<void> {
+        test_server server(standard);
+        gale::AsyncHTTPClientOptions options;
+        options.max_body_size = 10;
+        AsyncHTTPClient small(options);
+        // Too large a body: Tornado's HTTPInputError, thrown as it is.
+        CHECK(co_await gale_test::throws<gale::HTTPInputError>(small.fetch(server.url("/echo"))));
+        CHECK(co_await gale_test::throws<gale::HTTPInputError>(small.fetch(server.url("/chunked"), false)) == false);
+        CHECK(small.idle_connections() == 1);  // the 8-byte chunked body fits; its connection is kept
+
+        // A callback that throws: its exception, and the connection is closed.
+        AsyncHTTPClient client;
+        struct callback_failure : std::runtime_error {
+            using std::runtime_error::runtime_error;
+        };
+        auto e = co_await thrown<callback_failure>(client.fetch(
+            HTTPRequest(server.url("/chunked")).with_streaming_callback([](std::string_view) {
+                throw callback_failure("enough");
+            })));
+        CHECK(std::string(e.what()) == "enough");
+        CHECK(client.idle_connections() == 0);
+
+        HTTPResponse bound = co_await client.fetch(HTTPRequest(server.url("/hello")).with_network_interface("127.0.0.1"));
+        CHECK(bound.body == "Hello world!");
+        auto bad = co_await thrown<std::invalid_argument>(
+            client.fetch(HTTPRequest(server.url("/hello")).with_network_interface("eth0")));
+        CHECK(std::string(bad.what()) == "Unrecognized IPv4 or IPv6 address for network_interface, got 'eth0'");
+        HTTPResponse v4 = co_await client.fetch(
+            HTTPRequest(fmt::format("http://localhost:{}/hello", server.port)).with_allow_ipv6(false));
+        CHECK(v4.body == "Hello world!");
+        HTTPResponse by_view = co_await client.fetch(std::string_view(server.url("/hello")));
+        CHECK(by_view.body == "Hello world!");
+        co_await server.shut_down();
     });
 }

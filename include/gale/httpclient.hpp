@@ -104,11 +104,13 @@
 //   and fail with HTTPTimeoutError "Timeout in request queue" once the
 //   smaller non-zero of connect_timeout and request_timeout has passed.
 // - Proxies: proxy_host / proxy_port (and proxy_username / proxy_password,
-//   sent as Proxy-Authorization: Basic). http URLs go to the proxy with the
-//   absolute URL as request target; https URLs through a CONNECT tunnel,
-//   TLS then running end to end with the target. A refused CONNECT throws
-//   HTTPClientError 599 "Tunnel connection failed: 407 Proxy
-//   Authentication Required".
+//   sent as Proxy-Authorization: Basic; a proxy_host without proxy_port is
+//   refused, where Tornado's curl client would quietly not use the proxy).
+//   http URLs go to the proxy with the absolute URL as request target;
+//   https URLs through a CONNECT tunnel, TLS then running end to end with
+//   the target. A refused CONNECT throws HTTPClientError 599 "Tunnel
+//   connection failed: 407 Proxy Authentication Required". (Tornado's
+//   simple client has no proxy support; its curl client has this one.)
 // - HTTPS verifies the server's certificate against the system's CAs (or
 //   ca_certs) and its name, sending SNI, unless validate_cert is false;
 //   client_cert / client_key present a client certificate; ssl_options (a
@@ -118,6 +120,10 @@
 //   Python's urlsplit does; other control characters, spaces and non-ASCII
 //   bytes in the path and query are percent-encoded, as browsers do, so the
 //   request line is always well formed.
+//
+// fetch() returns a task, which starts when it is awaited (Tornado's fetch
+// starts at once and returns a Future): run fetches concurrently with
+// gale::gather, or start one with gale::spawn.
 //
 // One AsyncHTTPClient per IOLoop, used from that loop's thread: Tornado
 // makes it a per-loop singleton; here the program constructs it (several
@@ -137,6 +143,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -938,6 +945,17 @@ inline task<void> open_tunnel(std::shared_ptr<IOStream> stream, const parsed_url
     }
 }
 
+// network_interface as an address; std::invalid_argument if it is none.
+inline std::optional<asio::ip::address> source_address(const HTTPRequest& request) {
+    if (request.network_interface.empty()) return std::nullopt;
+    std::error_code ec;
+    asio::ip::address address = asio::ip::make_address(request.network_interface, ec);
+    if (ec)
+        throw std::invalid_argument(fmt::format("Unrecognized IPv4 or IPv6 address for network_interface, got '{}'",
+                                                request.network_interface));
+    return address;
+}
+
 // A new connection for a request: to the origin, or to the proxy (a tunnel
 // through it for https), secured when the URL is https.
 inline task<std::shared_ptr<IOStream>> open_connection(std::shared_ptr<client_state> st, parsed_url url,
@@ -945,19 +963,12 @@ inline task<std::shared_ptr<IOStream>> open_connection(std::shared_ptr<client_st
     connect_options options;
     options.family = request.allow_ipv6 ? address_family::unspecified : address_family::ipv4;
     options.stream.max_buffer_size = st->options().max_buffer_size;
-    if (!request.network_interface.empty()) {
-        std::error_code ec;
-        options.source_ip = asio::ip::make_address(request.network_interface, ec);
-        if (ec)
-            throw std::invalid_argument(fmt::format(
-                "Unrecognized IPv4 or IPv6 address for network_interface, got '{}'", request.network_interface));
-    }
+    options.source_ip = source_address(request);
     bool tls = url.scheme == "https";
     std::shared_ptr<const ssl_context> context = tls ? st->tls_context(request) : nullptr;
     std::shared_ptr<IOStream> stream;
     if (!request.proxy_host.empty()) {
-        std::uint16_t proxy_port = request.proxy_port ? request.proxy_port : 80;
-        stream = co_await st->tcp().connect(request.proxy_host, proxy_port, options);
+        stream = co_await st->tcp().connect(request.proxy_host, request.proxy_port, options);
         st->count_connection();
         if (tls) {
             co_await open_tunnel(stream, url, request);
@@ -974,15 +985,22 @@ inline task<std::shared_ptr<IOStream>> open_connection(std::shared_ptr<client_st
     co_return stream;
 }
 
+// Which pooled connections a request may use: same origin (or proxy), same
+// TLS settings, same local address.
 inline std::string pool_key(const parsed_url& url, const HTTPRequest& request) {
     std::string host = ascii_lowered(url.host);
+    std::string key;
     if (!request.proxy_host.empty()) {
         std::string proxy = fmt::format("{}:{}", ascii_lowered(request.proxy_host), request.proxy_port);
-        if (url.scheme == "http") return "http-proxy://" + proxy;  // any http origin, through that proxy
-        return fmt::format("https://{}:{} via {} {}", host, url.port, proxy, client_state::tls_key(request));
+        if (url.scheme == "http") key = "http-proxy://" + proxy;  // any http origin, through that proxy
+        else key = fmt::format("https://{}:{} via {} {}", host, url.port, proxy, client_state::tls_key(request));
+    } else if (url.scheme == "https") {
+        key = fmt::format("https://{}:{} {}", host, url.port, client_state::tls_key(request));
+    } else {
+        key = fmt::format("http://{}:{}", host, url.port);
     }
-    if (url.scheme == "https") return fmt::format("https://{}:{} {}", host, url.port, client_state::tls_key(request));
-    return fmt::format("http://{}:{}", host, url.port);
+    if (!request.network_interface.empty()) key += " from " + request.network_interface;
+    return key;
 }
 
 // The headers a hop sends, in Tornado's order: the request's own, then
@@ -1167,6 +1185,9 @@ inline void check_request(const HTTPRequest& request, const client_hop& hop) {
         std::find(std::begin(supported), std::end(supported), hop.method) == std::end(supported))
         throw std::invalid_argument(fmt::format("unknown method {}", hop.method));
     if (!is_token(hop.method)) throw std::invalid_argument(fmt::format("invalid method {}", hop.method));
+    (void)source_address(request);
+    if (!request.proxy_host.empty() && request.proxy_port == 0)
+        throw std::invalid_argument("proxy_host needs a proxy_port");
     if (!request.allow_nonstandard_methods) {
         bool body_expected = hop.method == "POST" || hop.method == "PATCH" || hop.method == "PUT";
         bool body_present = hop.body->has_value();
@@ -1286,6 +1307,9 @@ public:
     task<HTTPResponse> fetch(std::string url, bool raise_error = true) {
         return fetch(HTTPRequest(std::move(url)), raise_error);
     }
+    task<HTTPResponse> fetch(std::string_view url, bool raise_error = true) {
+        return fetch(HTTPRequest(std::string(url)), raise_error);
+    }
     task<HTTPResponse> fetch(const char* url, bool raise_error = true) {
         return fetch(HTTPRequest(std::string(url)), raise_error);
     }
@@ -1322,6 +1346,9 @@ public:
     }
     HTTPResponse fetch(std::string url, bool raise_error = true) {
         return fetch(HTTPRequest(std::move(url)), raise_error);
+    }
+    HTTPResponse fetch(std::string_view url, bool raise_error = true) {
+        return fetch(HTTPRequest(std::string(url)), raise_error);
     }
     HTTPResponse fetch(const char* url, bool raise_error = true) {
         return fetch(HTTPRequest(std::string(url)), raise_error);
