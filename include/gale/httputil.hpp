@@ -144,11 +144,9 @@ inline bool is_normalized_header(std::string_view name) noexcept {
     return true;
 }
 
-inline std::string normalize_header(std::string_view name) {
-    std::string out(name);
-    if (is_normalized_header(name)) return out;
+inline void normalize_header_in_place(std::string& name) noexcept {
     bool first = true;
-    for (char& c : out) {
+    for (char& c : name) {
         if (c == '-') {
             first = true;
             continue;
@@ -156,6 +154,11 @@ inline std::string normalize_header(std::string_view name) {
         c = first ? ascii_upper(c) : ascii_lower(c);
         first = false;
     }
+}
+
+inline std::string normalize_header(std::string_view name) {
+    std::string out(name);
+    if (!is_normalized_header(name)) normalize_header_in_place(out);
     return out;
 }
 
@@ -209,6 +212,8 @@ inline std::string py_repr(std::string_view s) {
 class HTTPHeaders {
 public:
     struct field {
+        field() = default;
+        field(std::string_view n, std::string_view v) : name(n), value(v) {}
         std::string name;
         std::string value;
         friend bool operator==(const field&, const field&) = default;
@@ -236,7 +241,7 @@ public:
         invalidate();
         std::size_t first = find_first(name);
         if (first == fields_.size()) {
-            fields_.push_back(field{detail::normalize_header(name), std::string(value)});
+            append_field(name, value);
             return;
         }
         std::size_t end = group_end(first);
@@ -259,7 +264,9 @@ public:
             value.push_back(',');
             value += fields_[i].value;
         }
-        joined_.push_front(field{fields_[first].name, std::move(value)});
+        field& joined = joined_.emplace_front();
+        joined.name = fields_[first].name;
+        joined.value = std::move(value);
         return std::string_view(joined_.front().value);
     }
 
@@ -310,7 +317,7 @@ public:
 
     void clear() noexcept {
         fields_.clear();
-        joined_.clear();
+        invalidate();
         last_ = npos;
     }
 
@@ -409,18 +416,28 @@ private:
         return i;
     }
 
-    void invalidate() noexcept { joined_.clear(); }
+    void invalidate() noexcept {
+        if (!joined_.empty()) joined_.clear();
+    }
+
+    // A field with a name not present yet, built in place (no temporaries).
+    void append_field(std::string_view name, std::string_view value) {
+        // Room for a typical head at once, instead of growing 1, 2, 4, 8.
+        if (fields_.capacity() == 0) fields_.reserve(8);
+        field& added = fields_.emplace_back(name, value);
+        if (!detail::is_normalized_header(name)) detail::normalize_header_in_place(added.name);
+    }
 
     void add_unchecked(std::string_view name, std::string_view value) {
         invalidate();
         std::size_t first = find_first(name);
         if (first == fields_.size()) {
-            fields_.push_back(field{detail::normalize_header(name), std::string(value)});
+            append_field(name, value);
             last_ = fields_.size() - 1;
             return;
         }
         std::size_t end = group_end(first);
-        fields_.insert(fields_.begin() + std::ptrdiff_t(end), field{fields_[first].name, std::string(value)});
+        fields_.insert(fields_.begin() + std::ptrdiff_t(end), field(fields_[first].name, value));
         last_ = end;
     }
 
