@@ -24,13 +24,15 @@
 //       network_interface, streaming_callback, header_callback, proxy_host, proxy_port,
 //       proxy_username, proxy_password, proxy_auth_mode, allow_nonstandard_methods,
 //       validate_cert, ca_certs, allow_ipv6, client_key, client_cert, ssl_options,
-//       expect_100_continue), each also settable in a chain: with_<field>(...)
+//       expect_100_continue), each also settable in a chain: with_<field>(...);
+//       with_header(name, value), with_auth(user, password), with_proxy(host, port, user, password)
 //   class HTTPResponse      request, code, reason, headers, effective_url, body, error,
 //       request_time, start_time; rethrow()
 //   HTTPClientError (HTTPError) {code, message, response}; what() "HTTP 404: Not Found"
 //   HTTPTimeoutError, HTTPStreamClosedError   // code 599
 //   class AsyncHTTPClient(AsyncHTTPClientOptions = {})
 //       task<HTTPResponse> fetch(url or HTTPRequest, raise_error = true); close()
+//       connections_opened(), idle_connections()
 //   AsyncHTTPClientOptions: max_clients, max_buffer_size, max_header_size, max_body_size,
 //       keep_alive, idle_connection_timeout, max_idle_connections, resolver, hostname_mapping
 //   class HTTPClient(AsyncHTTPClientOptions = {})   // blocking: fetch(...) -> HTTPResponse, close()
@@ -53,7 +55,8 @@
 // says: HTTPTimeoutError (code 599, "Timeout while connecting", "Timeout
 // during request", "Timeout in request queue"); HTTPStreamClosedError
 // (599, "Stream closed") when the server closes the connection before the
-// response is complete; the cause itself when there is one (as Tornado
+// response is complete; HTTPClientError 599 when a proxy refuses a tunnel;
+// the cause itself when there is one (as Tornado
 // raises the OSError): std::system_error for a refused connection or a name
 // that does not resolve ("connect to 127.0.0.1:1: Connection refused"),
 // SSLError / SSLCertVerificationError for TLS, HTTPInputError for a
@@ -72,7 +75,9 @@
 // moment the request leaves the max_clients queue and includes connecting.
 // A streaming_callback receives the body piece by piece (the response's
 // body is then empty); a header_callback receives the status line, each
-// header line and the final "\r\n", as Tornado's does.
+// header line and the final "\r\n", as Tornado's does (for 1xx heads too,
+// but not the 100 that answers expect_100_continue, nor a redirect that is
+// followed).
 //
 // Redirects (301, 302, 303, 307, 308 with a Location, while max_redirects
 // allows) are followed as Tornado follows them: the Location is resolved
