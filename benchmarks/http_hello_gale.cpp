@@ -1,0 +1,76 @@
+// "Hello, World!" on gale's bare HTTPServer, for the HTTP benchmarks
+// (benchmarks/run_http.sh; the numbers are in benchmarks/README.md).
+//
+//   http_hello_gale [--port N] [--address A]
+//
+// Prints "port N" on stdout once it listens (N is the bound port; 0, the
+// default, takes any free one), then serves until SIGTERM or SIGINT, and
+// then prints "requests N" on stderr (how many requests it answered) and
+// exits. Stopping that way, not by dying of the signal, keeps the count and
+// lets valgrind --tool=callgrind write its profile.
+//
+// The handler is what a user of the bare server writes (the example in
+// httpserver.hpp's header comment): it builds the response headers for each
+// request, as Tornado's hello world does, with the essentials of its answer:
+//
+//   HTTP/1.1 200 OK\r\n
+//   Content-Type: text/plain\r\n
+//   Content-Length: 13\r\n
+//   \r\n
+//   Hello, World!
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include <asio/signal_set.hpp>
+
+#include <gale/httpserver.hpp>
+#include <gale/httputil.hpp>
+#include <gale/ioloop.hpp>
+#include <gale/task.hpp>
+
+int main(int argc, char** argv) {
+    std::uint16_t port = 0;
+    std::string address = "127.0.0.1";
+    for (int i = 1; i < argc; ++i) {
+        std::string_view arg = argv[i];
+        if (arg == "--port" && i + 1 < argc) {
+            port = static_cast<std::uint16_t>(std::strtoul(argv[++i], nullptr, 10));
+        } else if (arg == "--address" && i + 1 < argc) {
+            address = argv[++i];
+        } else {
+            std::fprintf(stderr, "usage: %s [--port N] [--address A]\n", argv[0]);
+            return 2;
+        }
+    }
+
+    static constexpr std::string_view body = "Hello, World!";
+    std::uint64_t requests = 0;
+    gale::HTTPServer server([&requests](gale::HTTPServerRequest& request) -> gale::task<void> {
+        gale::HTTPHeaders headers;
+        headers.add("Content-Type", "text/plain");
+        headers.add("Content-Length", "13");
+        request.connection->write_headers({"HTTP/1.1", 200, "OK"}, headers, body);
+        ++requests;
+        co_await request.connection->finish();
+    });
+    gale::IOLoop& loop = gale::IOLoop::current();
+    port = server.listen(port, address);
+
+    asio::signal_set signals(loop.context(), SIGTERM, SIGINT);
+    signals.async_wait([&loop](std::error_code, int) { loop.stop(); });
+
+    std::printf("port %u\n", static_cast<unsigned>(port));
+    std::fflush(stdout);
+    loop.start();
+
+    std::fprintf(stderr, "requests %llu\n", static_cast<unsigned long long>(requests));
+    std::fflush(stderr);
+    // Connections may still be open, their coroutines suspended on the
+    // stopped loop; there is nothing to tidy up before the process ends.
+    std::_Exit(0);
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Builds the HTTP benchmark servers (-O2, NDEBUG) in their own build
+# directory and runs the HTTP benchmarks against gale, raw Asio and Tornado
+# 6.2 (benchmarks/http_bench.py does the measuring), printing a markdown
+# report: machine, versions, then the tables.
+#
+#   benchmarks/run_http.sh [--cxx g++|clang++-14] [--builddir DIR]
+#                          [--parts throughput,callgrind,syscalls,client,rss] [--reps N]
+#                          [--duration S] [-- extra http_bench.py args]
+#
+#   --cxx       compiler (default: $CXX, else g++)
+#   --builddir  default /tmp/build-bench-http-<compiler>
+#   --parts     which measurements (default all five)
+#   --reps      repetitions, medians reported (default 3)
+#   --duration  seconds per wrk run (default 5)
+#   extra args  see /usr/bin/python3 benchmarks/http_bench.py --help
+#               (--server-cpu, --client-cpu, --connections, --max-load, ...)
+#
+# Needs wrk, valgrind (for the callgrind part), taskset and Debian's
+# python3-tornado (Tornado 6.2, run with /usr/bin/python3). Waits until the
+# 1-minute load average is below 1.5 before measuring (--max-load).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+source_dir=$(dirname "$here")
+
+cxx=${CXX:-g++}
+build_dir=""
+bench_args=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --cxx) cxx=$2; shift 2 ;;
+        --builddir) build_dir=$2; shift 2 ;;
+        --parts|--reps|--duration) bench_args+=("$1" "$2"); shift 2 ;;
+        --) shift; bench_args+=("$@"); break ;;
+        -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+build_dir=${build_dir:-/tmp/build-bench-http-$(basename "$cxx")}
+
+for tool in wrk taskset; do
+    command -v "$tool" >/dev/null || { echo "$tool is needed" >&2; exit 1; }
+done
+/usr/bin/python3 -c 'import tornado' 2>/dev/null || { echo "python3-tornado is needed" >&2; exit 1; }
+
+if [ -f "$build_dir/build.ninja" ]; then
+    configured=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["directories"]["source"])' \
+        "$build_dir/meson-info/meson-info.json")
+    if [ "$(realpath "$configured")" != "$(realpath "$source_dir")" ]; then
+        echo "$build_dir was configured for $configured; pass another --builddir" >&2
+        exit 1
+    fi
+else
+    # meson's "release" preset means -O3; the benchmark is meant at -O2.
+    CXX=$cxx meson setup "$build_dir" "$source_dir" \
+        -Doptimization=2 -Ddebug=false -Db_ndebug=true \
+        -Dbenchmarks=true -Dtests=false -Dexamples=false >/dev/null
+fi
+ninja -C "$build_dir" -j2 benchmarks/http_hello_gale benchmarks/http_hello_asio \
+    benchmarks/http_client_gale benchmarks/libhttp_syscount.so >/dev/null
+
+# 10,000 idle connections need as many descriptors in the server and in
+# the client.
+ulimit -n "$(ulimit -Hn)"
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 10100 ]; then
+    echo "the descriptor limit is $(ulimit -n); the idle-connection part needs 10,100" >&2
+    exit 1
+fi
+
+commit=$(git -C "$source_dir" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if ! git -C "$source_dir" diff --quiet HEAD -- include 2>/dev/null; then
+    commit="$commit + uncommitted changes under include/"
+fi
+
+echo "### HTTP, $(basename "$cxx"), $(date -u +%Y-%m-%d)"
+echo
+echo "- machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1), Linux $(uname -r)"
+echo "- compiler: $("$cxx" --version | head -1), -O2 -DNDEBUG"
+echo "- gale: $commit"
+echo "- $(/usr/bin/python3 --version), Tornado $(/usr/bin/python3 -c 'import tornado; print(tornado.version)')," \
+     "$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), $(valgrind --version 2>/dev/null || echo 'no valgrind')"
+/usr/bin/python3 "$here/http_bench.py" --build-dir "$build_dir" "${bench_args[@]}"
