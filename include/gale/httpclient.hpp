@@ -778,10 +778,11 @@ public:
             stream->close();
             return;
         }
-        IOStream* raw = stream.get();
         // Drops it from the pool as soon as the server closes it.
-        stream->set_close_callback([weak = weak_from_this(), raw] {
-            if (auto self = weak.lock()) self->forget(raw);
+        stream->set_close_callback([weak = weak_from_this(), closed = std::weak_ptr<IOStream>(stream)] {
+            auto self = weak.lock();
+            auto stream = closed.lock();
+            if (self && stream) self->forget(stream.get());
         });
         idle_.push_back(idle_entry{std::move(key), std::move(stream), IOLoop::clock::now()});
         while (idle_.size() > options_.max_idle_connections) {
@@ -848,9 +849,9 @@ private:
         return n > 0 && dynamic_cast<tcp_transport*>(&stream.transport()) == nullptr;
     }
 
-    void forget(IOStream* raw) {
+    void forget(const IOStream* stream) {
         for (std::size_t i = 0; i < idle_.size(); ++i) {
-            if (idle_[i].stream.get() != raw) continue;
+            if (idle_[i].stream.get() != stream) continue;
             idle_.erase(idle_.begin() + static_cast<std::ptrdiff_t>(i));
             return;
         }
