@@ -2,6 +2,8 @@
 #pragma once
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -109,5 +111,35 @@ gale::task<E> thrown(A work) {
 inline double elapsed_ms(std::chrono::steady_clock::time_point since) {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since).count();
 }
+
+// Counts the coroutines of a kind running (and ever started), so a test can
+// wait for all of them to end before its loop goes away.
+struct live_count {
+    int running = 0;
+    int total = 0;
+    struct scope {
+        live_count& c;
+        explicit scope(live_count& count) : c(count) {
+            ++c.running;
+            ++c.total;
+        }
+        scope(const scope&) = delete;
+        scope& operator=(const scope&) = delete;
+        ~scope() { --c.running; }
+    };
+};
+
+// Runs a shell command; returns what it printed on standard output.
+inline std::string run_command(const std::string& command) {
+    std::string output;
+    FILE* pipe = ::popen(command.c_str(), "r");
+    if (!pipe) return output;
+    char chunk[4096];
+    while (std::size_t n = std::fread(chunk, 1, sizeof chunk, pipe)) output.append(chunk, n);
+    ::pclose(pipe);
+    return output;
+}
+
+inline bool have_curl() { return std::system("curl --version >/dev/null 2>&1") == 0; }
 
 }  // namespace gale_test

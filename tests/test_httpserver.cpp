@@ -40,6 +40,8 @@ using gale::HTTPServerRequest;
 using gale::IOStream;
 using gale::StreamClosedError;
 using gale_test::run_async;
+using gale_test::have_curl;
+using gale_test::run_command;
 
 constexpr std::string_view bad_request = "HTTP/1.1 400 Bad Request\r\n\r\n";
 
@@ -1256,17 +1258,6 @@ TEST_CASE("close_all_connections ends idle keep-alive connections") {
 
 namespace {
 
-bool have_curl() { return std::system("curl --version >/dev/null 2>&1") == 0; }
-
-std::string run_command(const std::string& command) {
-    std::string output;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (!pipe) return output;
-    char chunk[4096];
-    while (std::size_t n = std::fread(chunk, 1, sizeof chunk, pipe)) output.append(chunk, n);
-    ::pclose(pipe);
-    return output;
-}
 
 // Runs curl (on a thread, the loop keeps serving) against a fresh echo
 // server; BASE in `arguments` becomes the server's http:// (or, with

@@ -31,6 +31,8 @@ using asio::ip::tcp;
 using gale::IOStream;
 using gale::StreamClosedError;
 using gale_test::run_async;
+using gale_test::run_command;
+using gale_test::live_count;
 using gale_test::test_certs;
 
 const test_certs& certs() { return test_certs::get(); }
@@ -65,22 +67,6 @@ std::shared_ptr<gale::ssl_context> client_context_with_cert(const std::string& c
     options.ca_certs = certs().ca_cert;
     return gale::ssl_options_to_context(options, false);
 }
-
-// Counts the coroutines running, so a test can wait for them to end.
-struct live_count {
-    int running = 0;
-    int total = 0;
-    struct scope {
-        live_count& c;
-        explicit scope(live_count& count) : c(count) {
-            ++c.running;
-            ++c.total;
-        }
-        scope(const scope&) = delete;
-        scope& operator=(const scope&) = delete;
-        ~scope() { --c.running; }
-    };
-};
 
 template <class F>
 gale::task<bool> wait_until(F done, std::chrono::milliseconds limit = 5000ms) {
@@ -198,17 +184,6 @@ struct debug_logging {
     debug_logging& operator=(const debug_logging&) = delete;
     ~debug_logging() { gale::detail::logging_config().threshold.store(previous); }
 };
-
-// Runs a shell command; returns what it printed on standard output.
-std::string run_command(const std::string& command) {
-    std::string output;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (!pipe) return output;
-    char chunk[4096];
-    while (std::size_t n = std::fread(chunk, 1, sizeof chunk, pipe)) output.append(chunk, n);
-    ::pclose(pipe);
-    return output;
-}
 
 // A Python with Tornado: the system's, which a pyenv shim may hide.
 std::string tornado_python() {

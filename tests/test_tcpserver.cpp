@@ -32,39 +32,25 @@ using asio::ip::tcp;
 using gale::IOStream;
 using gale::StreamClosedError;
 using gale_test::run_async;
+using gale_test::have_curl;
+using gale_test::run_command;
+using gale_test::live_count;
 using gale_test::has_ipv6_loopback;
 
-// Counts the handle_stream coroutines running, so a test can wait for all
-// of them to finish before its loop goes away.
-struct live_connections {
-    int count = 0;
-    int total = 0;
-
-    struct scope {
-        live_connections& live;
-        explicit scope(live_connections& l) : live(l) {
-            ++live.count;
-            ++live.total;
-        }
-        scope(const scope&) = delete;
-        scope& operator=(const scope&) = delete;
-        ~scope() { --live.count; }
-    };
-
-    gale::task<void> drained() const {
-        while (count > 0) co_await gale::sleep(1ms);
-    }
-};
+// Waits until every handle_stream coroutine counted by `live` has ended.
+gale::task<void> drained(const live_count& live) {
+    while (live.running > 0) co_await gale::sleep(1ms);
+}
 
 // Echoes lines back; remembers the peer addresses it was given.
 struct EchoServer : gale::TCPServer {
     using gale::TCPServer::TCPServer;
-    live_connections live;
+    live_count live;
     std::vector<std::string> addresses;
     std::vector<std::size_t> buffer_limits;
 
     gale::task<void> handle_stream(std::shared_ptr<IOStream> stream, std::string address) override {
-        live_connections::scope counted(live);
+        live_count::scope counted(live);
         addresses.push_back(address);
         buffer_limits.push_back(stream->options().max_buffer_size);
         try {
@@ -109,20 +95,6 @@ struct captured_log {
     }
 };
 
-
-bool have_curl() { return std::system("curl --version >/dev/null 2>&1") == 0; }
-
-// Runs a shell command and returns what it printed.
-std::string run_command(const std::string& command) {
-    std::string output;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (!pipe) return output;
-    char chunk[4096];
-    while (std::size_t n = std::fread(chunk, 1, sizeof chunk, pipe)) output.append(chunk, n);
-    ::pclose(pipe);
-    return output;
-}
-
 std::uint16_t free_port() {
     asio::io_context context;
     tcp::acceptor acceptor(context, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
@@ -132,10 +104,10 @@ std::uint16_t free_port() {
 // The smallest HTTP server, as examples/hello_iostream.cpp has it, run in
 // process so the test can count its connections.
 struct HelloServer : gale::TCPServer {
-    live_connections live;
+    live_count live;
 
     gale::task<void> handle_stream(std::shared_ptr<IOStream> stream, std::string) override {
-        live_connections::scope counted(live);
+        live_count::scope counted(live);
         try {
             for (;;) {
                 co_await stream->read_until("\r\n\r\n", 65536);
@@ -163,15 +135,15 @@ TEST_CASE("an echo server round trip; handle_stream gets the peer as ip:port") {
         CHECK(server.addresses[0] == "127.0.0.1:" + std::to_string(stream->socket().local_endpoint().port()));
         CHECK(server.buffer_limits[0] == 104857600);  // Tornado's default max_buffer_size
         stream->close();
-        co_await server.live.drained();
+        co_await drained(server.live);
     });
 }
 
 TEST_CASE("an exception escaping handle_stream is logged; the server keeps serving") {
     struct FlakyServer : gale::TCPServer {
-        live_connections live;
+        live_count live;
         gale::task<void> handle_stream(std::shared_ptr<IOStream> stream, std::string) override {
-            live_connections::scope counted(live);
+            live_count::scope counted(live);
             std::string line = co_await stream->read_until("\n");
             if (line == "boom\n") throw std::runtime_error("handler exploded");
             co_await stream->write("fine\n");
@@ -186,7 +158,7 @@ TEST_CASE("an exception escaping handle_stream is logged; the server keeps servi
         CHECK(co_await doomed->read_until_close() == "");  // the connection is dropped
         CHECK(co_await echo_once(port, "hi\n") == "fine\n");
         CHECK(co_await echo_once(port, "again\n") == "fine\n");
-        co_await server.live.drained();
+        co_await drained(server.live);
     });
     std::lock_guard lock(captured_log::mutex);
     REQUIRE(captured_log::lines.size() == 1);
@@ -204,7 +176,7 @@ TEST_CASE("200 concurrent clients") {
         std::vector<std::string> replies = co_await gale::gather(std::move(clients));
         REQUIRE(replies.size() == 200);
         for (int i = 0; i < 200; ++i) CHECK(replies[i] == "client " + std::to_string(i) + "\n");
-        co_await server.live.drained();
+        co_await drained(server.live);
         CHECK(server.live.total == 200);
     });
 }
@@ -228,7 +200,7 @@ TEST_CASE("stop() closes the listeners; accepted connections carry on") {
         co_await stream->write("after\n");
         CHECK(co_await stream->read_until("\n") == "after\n");
         stream->close();
-        co_await server.live.drained();
+        co_await drained(server.live);
     });
 }
 
@@ -246,7 +218,7 @@ TEST_CASE("listen with no address serves IPv4 and IPv6 on one port") {
                   "[::1]:" + std::to_string(stream->socket().local_endpoint().port()));
             stream->close();
         }
-        co_await server.live.drained();
+        co_await drained(server.live);
     });
 }
 
@@ -264,7 +236,7 @@ TEST_CASE("add_sockets takes bind_sockets' result; stream options reach every co
         auto stream = co_await dial(port);
         co_await stream->write(std::string(200, 'x') + "\n");
         CHECK(co_await stream->read_until_close() == "");
-        co_await server.live.drained();
+        co_await drained(server.live);
         CHECK(server.buffer_limits == std::vector<std::size_t>{64, 64});
 
         CHECK_THROWS_AS(server.add_socket(tcp::acceptor(gale::IOLoop::current().context())), std::invalid_argument);
@@ -287,7 +259,7 @@ TEST_CASE("curl gets Hello, world, twice over one keep-alive connection") {
         CHECK(output.size() > 24);
         CHECK(output.substr(output.size() - 12) == "Hello, world");
         CHECK(output.find("Hello, world") < output.size() - 12);  // both answers arrived
-        co_await server.live.drained();
+        co_await drained(server.live);
         CHECK(server.live.total == 1);  // curl reused the connection
     });
 }
