@@ -1067,11 +1067,14 @@ TEST_CASE("httpclient: a pooled connection found dead is retried once for idempo
 
 TEST_CASE("httpclient: max_clients queues requests first come, first served") {
     run_async([]() -> task<void> {
-        gale::Event release;
+        gale::Event arrived, release;
         std::vector<std::string> order;
         test_server server([&](HTTPServerRequest& r) -> task<void> {
             order.push_back(r.uri);
-            if (r.path == "/wait") co_await release.wait();
+            if (r.path == "/wait") {
+                arrived.set();
+                co_await release.wait();
+            }
             co_return co_await respond(r, 200, r.uri);
         });
         gale::AsyncHTTPClientOptions options;
@@ -1080,6 +1083,7 @@ TEST_CASE("httpclient: max_clients queues requests first come, first served") {
         auto first = gale::spawn(client.fetch(server.url("/wait")));
         auto second = gale::spawn(client.fetch(server.url("/2")));
         auto third = gale::spawn(client.fetch(server.url("/3")));
+        co_await arrived.wait();
         // A fourth gives up in the queue after its (connect) timeout.
         auto start = std::chrono::steady_clock::now();
         auto e = co_await thrown<gale::HTTPTimeoutError>(
