@@ -403,10 +403,16 @@ private:
         return true;
     }
 
+    // Names are stored normalised and usually looked up that way too, so an
+    // exact comparison settles most candidates before the caseless one.
     std::size_t find_first(std::string_view name) const noexcept {
         std::size_t i = 0;
-        for (; i < fields_.size(); ++i)
-            if (detail::iequals(fields_[i].name, name)) break;
+        for (; i < fields_.size(); ++i) {
+            const std::string& candidate = fields_[i].name;
+            if (candidate.size() == name.size() &&
+                (std::memcmp(candidate.data(), name.data(), name.size()) == 0 || detail::iequals(candidate, name)))
+                break;
+        }
         return i;
     }
 
@@ -568,6 +574,8 @@ class HTTPServerRequest {
 public:
     using clock = std::chrono::system_clock;
 
+    // Declared in this order on purpose: the derived fields (host to
+    // query_arguments) are initialised from the ones declared before them.
     std::string method;
     std::string uri;
     std::string version = "HTTP/1.0";
@@ -587,20 +595,30 @@ public:
     clock::time_point start_time = clock::now();
     std::optional<clock::time_point> finish_time;  // set when the response is finished
 
-    HTTPServerRequest() { derive(); }
+    HTTPServerRequest() : HTTPServerRequest(std::string(), std::string()) {}
 
     // Derives host, host_name, path, query and the query arguments as
     // Tornado's constructor does. `host` overrides the Host header.
     HTTPServerRequest(std::string method_, std::string uri_, std::string version_ = "HTTP/1.0",
                       HTTPHeaders headers_ = {}, std::string body_ = {}, std::string_view host_ = {})
         : method(std::move(method_)), uri(std::move(uri_)), version(std::move(version_)),
-          headers(std::move(headers_)), body(std::move(body_)) {
-        derive(host_);
-    }
+          headers(std::move(headers_)), body(std::move(body_)),
+          host(host_.empty() ? host_of(headers) : host_),
+          host_name(host_name_of(host)),
+          path(std::string_view(uri).substr(0, uri.find('?'))),
+          query(query_of(uri)),
+          arguments(query.empty() ? argument_map() : parse_qs_bytes(query, true)),
+          query_arguments(arguments) {}
 
     HTTPServerRequest(RequestStartLine start_line, HTTPHeaders headers_, std::string body_ = {})
-        : HTTPServerRequest(std::move(start_line.method), std::move(start_line.path),
-                            std::move(start_line.version), std::move(headers_), std::move(body_)) {}
+        : method(std::move(start_line.method)), uri(std::move(start_line.path)),
+          version(std::move(start_line.version)), headers(std::move(headers_)), body(std::move(body_)),
+          host(host_of(headers)),
+          host_name(host_name_of(host)),
+          path(std::string_view(uri).substr(0, uri.find('?'))),
+          query(query_of(uri)),
+          arguments(query.empty() ? argument_map() : parse_qs_bytes(query, true)),
+          query_arguments(arguments) {}
 
     // The Cookie headers parsed with parse_cookie, keeping only the names
     // Python's SimpleCookie accepts (as Tornado does). Parsed on first use.
@@ -636,20 +654,22 @@ public:
     }
 
 private:
-    void derive(std::string_view host_override = {}) {
-        if (!host_override.empty()) {
-            host = host_override;
-        } else {
-            std::optional<std::string_view> header = headers.get("Host");
-            host = header && !header->empty() ? *header : std::string_view("127.0.0.1");
-        }
-        std::string lowered = detail::ascii_lowered(host);
-        host_name = split_host_and_port(lowered).host;
+    static std::string_view host_of(const HTTPHeaders& headers) {
+        std::optional<std::string_view> header = headers.get("Host");
+        return header && !header->empty() ? *header : std::string_view("127.0.0.1");
+    }
+
+    // split_host_and_port's host is a prefix of its argument, and lowering
+    // letters does not change where it ends, so it is lowered afterwards.
+    static std::string host_name_of(std::string_view host) {
+        std::string name(split_host_and_port(host).host);
+        for (char& c : name) c = detail::ascii_lower(c);
+        return name;
+    }
+
+    static std::string_view query_of(std::string_view uri) {
         std::size_t q = uri.find('?');
-        path = uri.substr(0, q);
-        query = q == std::string::npos ? std::string() : uri.substr(q + 1);
-        arguments = parse_qs_bytes(query, true);
-        query_arguments = arguments;
+        return q == std::string_view::npos ? std::string_view() : uri.substr(q + 1);
     }
 
     // Python's http.cookies: a name of _LegalChars, not a Morsel attribute.
