@@ -65,6 +65,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <chrono>
 #include <cstddef>
@@ -109,12 +110,19 @@ namespace detail {
 // RFC 3986 host [ ":" port ]: reg-name, IPv4 or a bracketed IP literal.
 // A comma, though a legal sub-delim, is refused: it is what two Host
 // values folded into one look like.
+inline constexpr std::array<bool, 256> host_char_table = [] {
+    std::array<bool, 256> t{};
+    for (int c = '0'; c <= '9'; ++c) t[c] = true;
+    for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
+    for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
+    for (char c : std::string_view("-._~%!$&'()*+;=:[]")) t[static_cast<unsigned char>(c)] = true;
+    return t;
+}();
+
 inline bool is_host_value(std::string_view s) noexcept {
-    static constexpr std::string_view allowed = "-._~%!$&'()*+;=:[]";
-    return std::all_of(s.begin(), s.end(), [](char c) {
-        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-               allowed.find(c) != std::string_view::npos;
-    });
+    for (char c : s)
+        if (!host_char_table[static_cast<unsigned char>(c)]) return false;
+    return true;
 }
 
 // Finds the empty line that ends a message head ("\n\n" or "\n\r\n") at
@@ -180,6 +188,49 @@ inline std::uint64_t parse_content_length(const HTTPHeaders& headers) {
     return *length;
 }
 
+// The fields that frame a message or decide its connection's fate, found in
+// one pass over its headers instead of a lookup each. HTTPHeaders stores
+// names normalised ("content-LENGTH" is "Content-Length"), so exact
+// comparisons find them. The views live until the headers are modified.
+class framing_fields {
+public:
+    struct entry {
+        std::size_t count = 0;   // how many fields have the name
+        std::string_view first;  // the first one's value
+    };
+
+    explicit framing_fields(const HTTPHeaders& headers) : headers_(headers) {
+        for (const HTTPHeaders::field& f : headers) {
+            entry* e = entry_for(f.name);
+            if (e && e->count++ == 0) e->first = f.value;
+        }
+    }
+
+    // What HTTPHeaders::get(name) returns: nullopt, the only value, or
+    // (rarely) the values joined with ",".
+    std::optional<std::string_view> value(const entry& e, std::string_view name) const {
+        if (e.count == 0) return std::nullopt;
+        if (e.count == 1) return e.first;
+        return headers_.get(name);
+    }
+
+    entry host, transfer_encoding, content_length, connection, expect;
+
+private:
+    entry* entry_for(std::string_view name) noexcept {
+        switch (name.size()) {
+            case 4: return name == "Host" ? &host : nullptr;
+            case 6: return name == "Expect" ? &expect : nullptr;
+            case 10: return name == "Connection" ? &connection : nullptr;
+            case 14: return name == "Content-Length" ? &content_length : nullptr;
+            case 17: return name == "Transfer-Encoding" ? &transfer_encoding : nullptr;
+            default: return nullptr;
+        }
+    }
+
+    const HTTPHeaders& headers_;
+};
+
 }  // namespace detail
 
 // Tornado's HTTPConnection: how a request handler writes its response
@@ -217,23 +268,34 @@ public:
     // the stream). Throws HTTPInputError for a malformed head.
     task<bool> read_request_head(RequestStartLine& start_line, HTTPHeaders& headers) {
         begin_message();
-        std::optional<std::string_view> head = co_await read_head();
-        if (!head) co_return false;
-        std::string_view rest = *head;
+        // The wait for the head is inlined (not a coroutine of its own): it
+        // runs once per request.
+        watchdog_->arm(params_.header_timeout);
+        std::size_t scanned = 0;
+        std::string_view head;
+        for (;;) {
+            head_search found = find_head(scanned, head);
+            if (found == head_search::found) break;
+            if (found == head_search::too_large) co_return false;
+            if (co_await IOStream::fill_awaiter(*stream_, false) == 0) co_return false;
+        }
+        std::string_view rest = head;
         start_line = parse_request_start_line(detail::next_line(rest));
         headers.clear();
         detail::parse_header_lines(rest, headers);
-        stream_->consume(head->size());
-        request_method_ = start_line.method;
-        request_version_ = start_line.version;
-        check_request_framing(start_line, headers);
-        disconnect_on_finish_ = !can_keep_alive(start_line.version, &start_line.method, headers);
-        request_wants_keep_alive_ =
-            start_line.version == "HTTP/1.0" && detail::iequals(headers.get("Connection", ""), "keep-alive");
-        expect_continue_ = detail::iequals(headers.get("Expect", ""), "100-continue");
-        body_mode_ = headers.contains("Transfer-Encoding") ? body_mode::chunked
-                     : headers.contains("Content-Length")  ? body_mode::fixed
-                                                           : body_mode::none;
+        stream_->consume(head.size());
+        head_request_ = start_line.method == "HEAD";
+        http11_request_ = start_line.version == "HTTP/1.1";
+        detail::framing_fields fields(headers);
+        check_request_framing(fields);
+        disconnect_on_finish_ = !can_keep_alive(start_line.version, &start_line.method, fields);
+        request_wants_keep_alive_ = start_line.version == "HTTP/1.0" &&
+                                    detail::iequals(fields.value(fields.connection, "Connection").value_or(""), "keep-alive");
+        expect_continue_ = detail::iequals(fields.value(fields.expect, "Expect").value_or(""), "100-continue");
+        body_mode_ = fields.transfer_encoding.count > 0 ? body_mode::chunked
+                     : fields.content_length.count > 0  ? body_mode::fixed
+                                                        : body_mode::none;
+        // (From here on the headers may change, so `fields` is not used.)
         if (body_mode_ == body_mode::fixed) body_remaining_ = content_length(headers);
         setup_decompression(headers);
         co_return true;
@@ -243,24 +305,32 @@ public:
     // too; they have no body, and the final response follows them.
     task<ResponseStartLine> read_response_head(HTTPHeaders& headers) {
         begin_message();
-        std::optional<std::string_view> head = co_await read_head();
-        if (!head) throw StreamClosedError(stream_->error());
-        std::string_view rest = *head;
+        watchdog_->arm(params_.header_timeout);
+        std::size_t scanned = 0;
+        std::string_view head;
+        for (;;) {
+            head_search found = find_head(scanned, head);
+            if (found == head_search::found) break;
+            if (found == head_search::too_large || co_await IOStream::fill_awaiter(*stream_, false) == 0)
+                throw StreamClosedError(stream_->error());
+        }
+        std::string_view rest = head;
         ResponseStartLine start_line = parse_response_start_line(detail::next_line(rest));
         headers.clear();
         detail::parse_header_lines(rest, headers);
-        stream_->consume(head->size());
+        stream_->consume(head.size());
         int code = start_line.code;
-        bool has_te = headers.contains("Transfer-Encoding");
-        bool has_cl = headers.contains("Content-Length");
+        detail::framing_fields fields(headers);
+        bool has_te = fields.transfer_encoding.count > 0;
+        bool has_cl = fields.content_length.count > 0;
         if (code >= 100 && code < 200) {
             if (has_te || has_cl) throw HTTPInputError(fmt::format("Response code {} cannot have body", code));
             body_mode_ = body_mode::none;
             co_return start_line;
         }
         if (has_te && has_cl) throw HTTPInputError("Response with both Transfer-Encoding and Content-Length");
-        disconnect_on_finish_ = disconnect_on_finish_ || !can_keep_alive(start_line.version, nullptr, headers);
-        if (request_method_ == "HEAD" || code == 304) {
+        disconnect_on_finish_ = disconnect_on_finish_ || !can_keep_alive(start_line.version, nullptr, fields);
+        if (head_request_ || code == 304) {
             body_mode_ = body_mode::none;
         } else if (has_cl) {
             body_mode_ = body_mode::fixed;
@@ -269,7 +339,7 @@ public:
                 throw HTTPInputError(fmt::format("Response with code {} should not have body", code));
         } else if (has_te) {
             if (code == 204) throw HTTPInputError(fmt::format("Response with code {} should not have body", code));
-            if (!detail::iequals(*headers.get("Transfer-Encoding"), "chunked"))
+            if (!detail::iequals(*fields.value(fields.transfer_encoding, "Transfer-Encoding"), "chunked"))
                 throw HTTPInputError("Unsupported Transfer-Encoding");
             body_mode_ = body_mode::chunked;
         } else {
@@ -326,8 +396,8 @@ public:
     // Content-Length nor Transfer-Encoding is sent chunked.
     void write_headers(const RequestStartLine& start_line, HTTPHeaders& headers, std::string_view chunk = {}) {
         begin_output();
-        request_method_ = start_line.method;
-        request_version_ = "HTTP/1.1";
+        head_request_ = start_line.method == "HEAD";
+        http11_request_ = true;
         disconnect_on_finish_ = params_.no_keep_alive || detail::iequals(headers.get("Connection", ""), "close");
         chunking_output_ = (start_line.method == "POST" || start_line.method == "PUT" || start_line.method == "PATCH") &&
                            !headers.contains("Content-Length") && !headers.contains("Transfer-Encoding");
@@ -343,22 +413,24 @@ public:
         begin_output();
         int code = start_line.code;
         bool no_body_code = code == 204 || code == 304 || (code >= 100 && code < 200);
-        bool has_length = headers.contains("Content-Length");
-        chunking_output_ = request_version_ == "HTTP/1.1" && request_method_ != "HEAD" && !no_body_code &&
-                           !has_length && !headers.contains("Transfer-Encoding");
+        detail::framing_fields fields(headers);
+        bool has_length = fields.content_length.count > 0;
+        chunking_output_ = http11_request_ && !head_request_ && !no_body_code && !has_length &&
+                           fields.transfer_encoding.count == 0;
         // Stricter than Tornado (RFC 9112 sections 6.3 and 9.6): a body
         // delimited by nothing ends when the connection closes, and a
         // response saying "Connection: close" is the last one.
-        bool has_body = request_method_ != "HEAD" && !no_body_code;
-        if ((has_body && !chunking_output_ && !has_length) || has_close_option(headers)) disconnect_on_finish_ = true;
-        if (request_version_ == "HTTP/1.1" && disconnect_on_finish_) headers.set("Connection", "close");
+        bool has_body = !head_request_ && !no_body_code;
+        if ((has_body && !chunking_output_ && !has_length) || (fields.connection.count > 0 && has_close_option(headers)))
+            disconnect_on_finish_ = true;
+        if (http11_request_ && disconnect_on_finish_) headers.set("Connection", "close");
         if (request_wants_keep_alive_ && !disconnect_on_finish_) headers.set("Connection", "Keep-Alive");
         check_line_text(start_line.reason);
         head_.clear();
         char digits[16];
         char* digits_end = std::to_chars(digits, digits + sizeof digits, code).ptr;
-        head_.append("HTTP/1.1 ").append(digits, digits_end).append(" ").append(start_line.reason).append("\r\n");
-        if (request_method_ == "HEAD" || code == 304) expected_remaining_ = 0;
+        head_.append("HTTP/1.1 ", 9).append(digits, digits_end).append(" ", 1).append(start_line.reason).append("\r\n", 2);
+        if (head_request_ || code == 304) expected_remaining_ = 0;
         send_head(headers, chunk);
     }
 
@@ -501,60 +573,61 @@ private:
         write_finished_ = false;
     }
 
-    // Waits for a whole head in the read buffer (after skipping empty lines)
-    // and returns a view of it; nullopt when the connection ends first.
-    task<std::optional<std::string_view>> read_head() {
-        watchdog_->arm(params_.header_timeout);
-        std::size_t scanned = 0;
-        for (;;) {
-            std::string_view data = stream_->read_buffer();
-            std::size_t skip = 0;
-            while (skip < data.size() && (data[skip] == '\r' || data[skip] == '\n')) ++skip;
-            if (skip > 0) {
-                stream_->consume(skip);
-                data = stream_->read_buffer();
-                scanned = 0;
-            }
-            if (!data.empty()) {
-                std::size_t end = detail::find_head_end(data, scanned);
-                if (end != std::string_view::npos && end <= params_.max_header_size) {
-                    watchdog_->arm(std::nullopt);
-                    co_return data.substr(0, end);
-                }
-                if (end != std::string_view::npos || data.size() > params_.max_header_size) {
-                    detail::log(detail::gen_log, detail::log_level::info, "http1connection", __LINE__,
-                                "Unsatisfiable read, closing connection: header larger than {} bytes from {}",
-                                params_.max_header_size, context_);
-                    stream_->close();
-                    co_return std::nullopt;
-                }
-            }
-            if (co_await IOStream::fill_awaiter(*stream_, false) == 0) co_return std::nullopt;
+    enum class head_search { found, incomplete, too_large };
+
+    // Looks for a whole head in the read buffer, after dropping the empty
+    // lines before it; `scanned` carries the search over between calls. A
+    // head larger than max_header_size is logged and closes the stream.
+    head_search find_head(std::size_t& scanned, std::string_view& head) {
+        std::string_view data = stream_->read_buffer();
+        std::size_t skip = 0;
+        while (skip < data.size() && (data[skip] == '\r' || data[skip] == '\n')) ++skip;
+        if (skip > 0) {
+            stream_->consume(skip);
+            data = stream_->read_buffer();
+            scanned = 0;
         }
+        if (data.empty()) return head_search::incomplete;
+        std::size_t end = detail::find_head_end(data, scanned);
+        if (end != std::string_view::npos && end <= params_.max_header_size) {
+            watchdog_->arm(std::nullopt);
+            head = data.substr(0, end);
+            return head_search::found;
+        }
+        if (end != std::string_view::npos || data.size() > params_.max_header_size) {
+            detail::log(detail::gen_log, detail::log_level::info, "http1connection", __LINE__,
+                        "Unsatisfiable read, closing connection: header larger than {} bytes from {}",
+                        params_.max_header_size, context_);
+            stream_->close();
+            return head_search::too_large;
+        }
+        return head_search::incomplete;
     }
 
     // Request framing as RFC 9112 section 6 requires of a server.
-    void check_request_framing(const RequestStartLine& start_line, const HTTPHeaders& headers) const {
-        if (start_line.version == "HTTP/1.1") {
-            std::vector<std::string_view> hosts = headers.get_list("Host");
-            if (hosts.size() != 1) throw HTTPInputError(hosts.empty() ? "Missing Host header" : "Multiple Host headers");
-            if (!detail::is_host_value(hosts.front())) throw HTTPInputError("Invalid Host header");
+    void check_request_framing(const detail::framing_fields& fields) const {
+        if (http11_request_) {
+            if (fields.host.count != 1)
+                throw HTTPInputError(fields.host.count == 0 ? "Missing Host header" : "Multiple Host headers");
+            if (!detail::is_host_value(fields.host.first)) throw HTTPInputError("Invalid Host header");
         }
-        if (auto te = headers.get("Transfer-Encoding")) {
-            if (headers.contains("Content-Length"))
+        if (auto te = fields.value(fields.transfer_encoding, "Transfer-Encoding")) {
+            if (fields.content_length.count > 0)
                 throw HTTPInputError("Message with both Transfer-Encoding and Content-Length");
-            if (start_line.version != "HTTP/1.1") throw HTTPInputError("Transfer-Encoding in an HTTP/1.0 request");
+            if (!http11_request_) throw HTTPInputError("Transfer-Encoding in an HTTP/1.0 request");
             if (!detail::iequals(*te, "chunked"))
                 throw HTTPInputError(fmt::format("Unsupported Transfer-Encoding {}", *te));
         }
     }
 
     // Tornado's _can_keep_alive.
-    bool can_keep_alive(std::string_view version, const std::string* method, const HTTPHeaders& headers) const {
+    bool can_keep_alive(std::string_view version, const std::string* method,
+                        const detail::framing_fields& fields) const {
         if (params_.no_keep_alive) return false;
-        std::optional<std::string_view> connection = headers.get("Connection");
+        std::optional<std::string_view> connection = fields.value(fields.connection, "Connection");
         if (version == "HTTP/1.1") return !connection || !detail::iequals(*connection, "close");
-        if (headers.contains("Content-Length") || detail::iequals(headers.get("Transfer-Encoding", ""), "chunked") ||
+        if (fields.content_length.count > 0 ||
+            detail::iequals(fields.value(fields.transfer_encoding, "Transfer-Encoding").value_or(""), "chunked") ||
             (method && (*method == "HEAD" || *method == "GET")))
             return connection && detail::iequals(*connection, "keep-alive");
         return false;
@@ -715,10 +788,12 @@ private:
                 expected_remaining_ = value;
             }
         }
-        for (const auto& [name, value] : headers.get_all()) {
-            head_.append(name).append(": ").append(value).append("\r\n");
-        }
-        head_.append("\r\n");
+        std::size_t size = head_.size() + 2;
+        for (const auto& [name, value] : headers.get_all()) size += name.size() + value.size() + 4;
+        head_.reserve(size);
+        for (const auto& [name, value] : headers.get_all())
+            head_.append(name).append(": ", 2).append(value).append("\r\n", 2);
+        head_.append("\r\n", 2);
         if (stream_->closed()) throw StreamClosedError(stream_->error());
         count_written(chunk.size());
         if (chunking_output_ && !chunk.empty()) {
@@ -757,8 +832,8 @@ private:
     std::shared_ptr<watchdog> watchdog_;
 
     std::string head_;  // the head being written; kept to reuse its memory
-    std::string request_method_;
-    std::string request_version_;
+    bool head_request_ = false;    // the request's method is HEAD
+    bool http11_request_ = false;  // the request's version is HTTP/1.1
     body_mode body_mode_ = body_mode::none;
     std::uint64_t body_remaining_ = 0;
     std::optional<std::uint64_t> expected_remaining_;
