@@ -295,6 +295,9 @@ public:
         body_mode_ = fields.transfer_encoding.count > 0 ? body_mode::chunked
                      : fields.content_length.count > 0  ? body_mode::fixed
                                                         : body_mode::none;
+        // A request without a body is read once its head is (so a server
+        // can skip read_body).
+        read_finished_ = body_mode_ == body_mode::none;
         // (From here on the headers may change, so `fields` is not used.)
         if (body_mode_ == body_mode::fixed) body_remaining_ = content_length(headers);
         setup_decompression(headers);
@@ -468,6 +471,8 @@ public:
     // Whether another message may follow on this connection once this one
     // is finished.
     bool keep_alive() const noexcept { return !disconnect_on_finish_ && !stream_->closed(); }
+    // Whether the message's body has been read; on the server, true as soon
+    // as the head of a request without a body is.
     bool read_finished() const noexcept { return read_finished_; }
     bool write_finished() const noexcept { return write_finished_; }
     void close() { stream_->close(); }

@@ -138,7 +138,7 @@ public:
                 request->remote_ip = remote_ip;
                 request->protocol = protocol;
                 if (options_.xheaders) apply_xheaders(*request);
-                request->body = co_await connection.read_body();
+                if (!connection.read_finished()) request->body = co_await connection.read_body();
                 if (request->headers.contains("Content-Type")) request->parse_body();
             } catch (const HTTPInputError& e) {
                 detail::log(detail::gen_log, detail::log_level::info, "http1connection", __LINE__,
