@@ -518,7 +518,7 @@ TEST_CASE("httpclient: a GET returns code, reason, headers, body, effective_url 
         // What Tornado's client sends, with gale's name (Tornado: "Tornado/6.2").
         CHECK(r.body.starts_with("method=GET\nuri=/echo?a=1\n"));
         CHECK(contains(r.body, "header=Host: 127.0.0.1:" + std::to_string(server.port) + "\n"));
-        CHECK(contains(r.body, "header=User-Agent: gale/0.1.0\n"));
+        CHECK(contains(r.body, "header=User-Agent: gale/" GALE_VERSION "\n"));
         CHECK(contains(r.body, "header=Accept-Encoding: gzip\n"));
         CHECK(!contains(r.body, "header=Connection"));
         CHECK(!contains(r.body, "header=Content-Length"));
@@ -1210,7 +1210,7 @@ TEST_CASE("httpclient, Tornado server: GET, POST and what Tornado receives") {
         CHECK(contains(echo.body, "header=X-Custom: v\n"));
         CHECK(contains(echo.body, fmt::format("header=Host: 127.0.0.1:{}\n", server.port)));
         CHECK(contains(echo.body, "header=Authorization: Basic bWU6cHc=\n"));
-        CHECK(contains(echo.body, "header=User-Agent: gale/0.1.0\n"));
+        CHECK(contains(echo.body, "header=User-Agent: gale/" GALE_VERSION "\n"));
         CHECK(contains(echo.body, "header=Content-Length: 3\n"));
         CHECK(contains(echo.body, "header=Content-Type: application/x-www-form-urlencoded\n"));
         CHECK(contains(echo.body, "header=Accept-Encoding: gzip\n"));

@@ -175,6 +175,7 @@
 #include "ssl.hpp"
 #include "task.hpp"
 #include "tcpclient.hpp"
+#include "version.hpp"
 
 namespace gale {
 
@@ -182,7 +183,7 @@ class HTTPResponse;
 
 namespace detail {
 
-inline constexpr std::string_view client_user_agent = "gale/0.1.0";
+inline constexpr std::string_view client_user_agent = "gale/" GALE_VERSION;
 
 // Python's http.client.responses: the reason phrase Tornado uses when a
 // response has none.

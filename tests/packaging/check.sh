@@ -170,7 +170,17 @@ step_meson_wrap() {
     "$build/consumer"
 }
 
+# include/gale/version.hpp and meson.build's project version agree.
+step_version() {
+    local header project
+    header=$(sed -n 's/^#define GALE_VERSION "\(.*\)"$/\1/p' "$src/include/gale/version.hpp")
+    project=$(sed -n "s/^  version : '\(.*\)',\$/\1/p" "$src/meson.build" | head -n 1)
+    echo "version.hpp: $header, meson.build: $project"
+    [ -n "$header" ] && [ "$header" = "$project" ]
+}
+
 cd "$tmp"
+run_step version step_version
 run_step bare-include step_bare_include system
 run_step pkg-config step_pkg_config
 run_step meson-wrap step_meson_wrap system
