@@ -144,6 +144,35 @@ inline bool is_normalized_header(std::string_view name) noexcept {
     return true;
 }
 
+// What a header name is: no token (so no name), a token already in
+// Http-Header-Case, or one that normalize_header changes. One pass does
+// both checks, since every header added or parsed needs them.
+enum class header_name_kind { invalid, normalized, unnormalized };
+
+inline constexpr unsigned char name_tchar = 1, name_lower = 2, name_upper = 4;
+inline constexpr std::array<unsigned char, 256> header_name_table = [] {
+    std::array<unsigned char, 256> t{};
+    for (std::size_t c = 0; c < 256; ++c) {
+        if (tchar_table[c]) t[c] = name_tchar;
+        if (c >= 'a' && c <= 'z') t[c] |= name_lower;
+        if (c >= 'A' && c <= 'Z') t[c] |= name_upper;
+    }
+    return t;
+}();
+
+inline header_name_kind classify_header_name(std::string_view name) noexcept {
+    if (name.empty()) return header_name_kind::invalid;
+    unsigned char wrong_case = 0;
+    unsigned char unwanted = name_lower;  // a word starts upper-case, goes on lower-case
+    for (char c : name) {
+        unsigned char kind = header_name_table[static_cast<unsigned char>(c)];
+        if (!(kind & name_tchar)) return header_name_kind::invalid;
+        wrong_case |= kind & unwanted;
+        unwanted = c == '-' ? name_lower : name_upper;
+    }
+    return wrong_case ? header_name_kind::unnormalized : header_name_kind::normalized;
+}
+
 inline void normalize_header_in_place(std::string& name) noexcept {
     bool first = true;
     for (char& c : name) {
@@ -230,18 +259,17 @@ public:
     // Appends a value for `name` (Tornado's add). Throws std::invalid_argument
     // for a name that is not a token or a value holding CR, LF or NUL.
     void add(std::string_view name, std::string_view value) {
-        check_output(name, value);
-        add_unchecked(name, value);
+        add_unchecked(name, value, check_output(name, value));
     }
 
     // Replaces every value of `name` with `value` (Tornado's h[name] = value);
     // the name keeps its place. Same checks as add().
     void set(std::string_view name, std::string_view value) {
-        check_output(name, value);
+        detail::header_name_kind kind = check_output(name, value);
         invalidate();
         std::size_t first = find_first(name);
         if (first == fields_.size()) {
-            append_field(name, value);
+            append_field(name, value, kind);
             return;
         }
         std::size_t end = group_end(first);
@@ -343,9 +371,11 @@ public:
         if (colon == std::string_view::npos) throw HTTPInputError("no colon in header line");
         std::string_view name = line.substr(0, colon);
         std::string_view value = detail::strip_http_ws(line.substr(colon + 1));
-        if (!detail::is_token(name)) throw HTTPInputError("Invalid header name " + detail::py_repr(name));
+        detail::header_name_kind kind = detail::classify_header_name(name);
+        if (kind == detail::header_name_kind::invalid)
+            throw HTTPInputError("Invalid header name " + detail::py_repr(name));
         if (!valid_input_value(value)) throw HTTPInputError("Invalid header value " + detail::py_repr(value));
-        add_unchecked(name, value);
+        add_unchecked(name, value, kind);
     }
 
     // Headers from a header block; lines end in CRLF or a bare LF, empty
@@ -380,9 +410,12 @@ public:
 private:
     static constexpr std::size_t npos = static_cast<std::size_t>(-1);
 
-    static void check_output(std::string_view name, std::string_view value) {
-        if (!detail::is_token(name)) throw std::invalid_argument("Invalid header name " + detail::py_repr(name));
+    static detail::header_name_kind check_output(std::string_view name, std::string_view value) {
+        detail::header_name_kind kind = detail::classify_header_name(name);
+        if (kind == detail::header_name_kind::invalid)
+            throw std::invalid_argument("Invalid header name " + detail::py_repr(name));
         if (!valid_input_value(value)) throw std::invalid_argument("Unsafe header value " + detail::py_repr(value));
+        return kind;
     }
 
     // No CR, LF or NUL. Eight bytes at a time: a word with no byte below
@@ -427,18 +460,19 @@ private:
     }
 
     // A field with a name not present yet, built in place (no temporaries).
-    void append_field(std::string_view name, std::string_view value) {
+    void append_field(std::string_view name, std::string_view value, detail::header_name_kind kind) {
         // Room for a typical head at once, instead of growing 1, 2, 4, 8.
         if (fields_.capacity() == 0) fields_.reserve(8);
         field& added = fields_.emplace_back(name, value);
-        if (!detail::is_normalized_header(name)) detail::normalize_header_in_place(added.name);
+        if (kind != detail::header_name_kind::normalized) detail::normalize_header_in_place(added.name);
     }
 
-    void add_unchecked(std::string_view name, std::string_view value) {
+    // `kind` is classify_header_name(name), which is not invalid.
+    void add_unchecked(std::string_view name, std::string_view value, detail::header_name_kind kind) {
         invalidate();
         std::size_t first = find_first(name);
         if (first == fields_.size()) {
-            append_field(name, value);
+            append_field(name, value, kind);
             last_ = fields_.size() - 1;
             return;
         }
