@@ -70,7 +70,9 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <exception>
+#include <initializer_list>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -407,7 +409,7 @@ public:
         check_line_text(start_line.method);
         check_line_text(start_line.path);
         head_.clear();
-        head_.append(start_line.method).append(" ").append(start_line.path).append(" HTTP/1.1\r\n");
+        append_to_head({start_line.method, " ", start_line.path, " HTTP/1.1\r\n"});
         send_head(headers, chunk);
     }
 
@@ -429,10 +431,10 @@ public:
         if (http11_request_ && disconnect_on_finish_) headers.set("Connection", "close");
         if (request_wants_keep_alive_ && !disconnect_on_finish_) headers.set("Connection", "Keep-Alive");
         check_line_text(start_line.reason);
-        head_.clear();
         char digits[16];
-        char* digits_end = std::to_chars(digits, digits + sizeof digits, code).ptr;
-        head_.append("HTTP/1.1 ", 9).append(digits, digits_end).append(" ", 1).append(start_line.reason).append("\r\n", 2);
+        std::string_view code_text(digits, static_cast<std::size_t>(std::to_chars(digits, digits + sizeof digits, code).ptr - digits));
+        head_.clear();
+        append_to_head({"HTTP/1.1 ", code_text, " ", start_line.reason, "\r\n"});
         if (head_request_ || code == 304) expected_remaining_ = 0;
         send_head(headers, chunk);
     }
@@ -781,24 +783,55 @@ private:
         }
     }
 
+    // Appends the pieces to the head being built: one resize, then copies
+    // (head_ keeps its memory from one message to the next).
+    void append_to_head(std::initializer_list<std::string_view> pieces) {
+        std::size_t size = head_.size();
+        for (std::string_view piece : pieces) size += piece.size();
+        char* out = grow_head(size);
+        for (std::string_view piece : pieces) out = copy_to(out, piece);
+    }
+
+    char* grow_head(std::size_t size) {
+        std::size_t start = head_.size();
+        head_.resize(size);
+        return head_.data() + start;
+    }
+
+    static char* copy_to(char* out, std::string_view s) noexcept {
+        if (!s.empty()) std::memcpy(out, s.data(), s.size());  // (an empty view may hold null)
+        return out + s.size();
+    }
+
+    // Adds the header fields to the start line in head_ and sends the head
+    // with the first chunk of the body.
     void send_head(HTTPHeaders& headers, std::string_view chunk) {
         if (chunking_output_) headers.set("Transfer-Encoding", "chunked");
-        if (!expected_remaining_) {
-            if (auto length = headers.get("Content-Length")) {
-                std::uint64_t value = 0;
-                for (char c : *length) {
-                    if (c < '0' || c > '9') throw HTTPOutputError(fmt::format("Invalid Content-Length {}", *length));
-                    value = value * 10 + static_cast<std::uint64_t>(c - '0');
-                }
-                expected_remaining_ = value;
-            }
-        }
         std::size_t size = head_.size() + 2;
-        for (const auto& [name, value] : headers.get_all()) size += name.size() + value.size() + 4;
-        head_.reserve(size);
-        for (const auto& [name, value] : headers.get_all())
-            head_.append(name).append(": ", 2).append(value).append("\r\n", 2);
-        head_.append("\r\n", 2);
+        for (const auto& [name, value] : headers) size += name.size() + value.size() + 4;
+        char* out = grow_head(size);
+        std::size_t lengths = 0;  // Content-Length fields (names are stored normalised)
+        std::string_view length;
+        for (const auto& [name, value] : headers) {
+            if (name.size() == 14 && name == "Content-Length" && lengths++ == 0) length = value;
+            out = copy_to(out, name);
+            *out++ = ':';
+            *out++ = ' ';
+            out = copy_to(out, value);
+            *out++ = '\r';
+            *out++ = '\n';
+        }
+        *out++ = '\r';
+        *out = '\n';
+        if (!expected_remaining_ && lengths > 0) {
+            if (lengths > 1) length = *headers.get("Content-Length");  // joined with ",", so refused below
+            std::uint64_t value = 0;
+            for (char c : length) {
+                if (c < '0' || c > '9') throw HTTPOutputError(fmt::format("Invalid Content-Length {}", length));
+                value = value * 10 + static_cast<std::uint64_t>(c - '0');
+            }
+            expected_remaining_ = value;
+        }
         if (stream_->closed()) throw StreamClosedError(stream_->error());
         count_written(chunk.size());
         if (chunking_output_ && !chunk.empty()) {
