@@ -18,6 +18,7 @@
 //   HTTP1ConnectionParameters: no_keep_alive, chunk_size, max_header_size,
 //       header_timeout, max_body_size, body_timeout, decompress
 //   task<bool> read_request_head(RequestStartLine&, HTTPHeaders&)      // server
+//   task<bool> read_request_head(HTTPServerRequest&)  // server: into method, uri, version, headers
 //   task<ResponseStartLine> read_response_head(HTTPHeaders&)           // client
 //   task<std::string> read_body() / task<void> read_body(sink)         // both
 //   write_headers(start_line, headers, first_chunk = {})              // both
@@ -269,41 +270,13 @@ public:
     // come within header_timeout, or it outgrew max_header_size (these close
     // the stream). Throws HTTPInputError for a malformed head.
     task<bool> read_request_head(RequestStartLine& start_line, HTTPHeaders& headers) {
-        begin_message();
-        // The wait for the head is inlined (not a coroutine of its own): it
-        // runs once per request.
-        watchdog_->arm(params_.header_timeout);
-        std::size_t scanned = 0;
-        std::string_view head;
-        for (;;) {
-            head_search found = find_head(scanned, head);
-            if (found == head_search::found) break;
-            if (found == head_search::too_large) co_return false;
-            if (co_await IOStream::fill_awaiter(*stream_, false) == 0) co_return false;
-        }
-        std::string_view rest = head;
-        start_line = parse_request_start_line(detail::next_line(rest));
-        headers.clear();
-        detail::parse_header_lines(rest, headers);
-        stream_->consume(head.size());
-        head_request_ = start_line.method == "HEAD";
-        http11_request_ = start_line.version == "HTTP/1.1";
-        detail::framing_fields fields(headers);
-        check_request_framing(fields);
-        disconnect_on_finish_ = !can_keep_alive(start_line.version, &start_line.method, fields);
-        request_wants_keep_alive_ = start_line.version == "HTTP/1.0" &&
-                                    detail::iequals(fields.value(fields.connection, "Connection").value_or(""), "keep-alive");
-        expect_continue_ = detail::iequals(fields.value(fields.expect, "Expect").value_or(""), "100-continue");
-        body_mode_ = fields.transfer_encoding.count > 0 ? body_mode::chunked
-                     : fields.content_length.count > 0  ? body_mode::fixed
-                                                        : body_mode::none;
-        // A request without a body is read once its head is (so a server
-        // can skip read_body).
-        read_finished_ = body_mode_ == body_mode::none;
-        // (From here on the headers may change, so `fields` is not used.)
-        if (body_mode_ == body_mode::fixed) body_remaining_ = content_length(headers);
-        setup_decompression(headers);
-        co_return true;
+        return read_request_head(start_line.method, start_line.path, start_line.version, headers);
+    }
+
+    // The same, into a request object's method, uri, version and headers,
+    // whose memory is reused (what HTTPServer does).
+    task<bool> read_request_head(HTTPServerRequest& request) {
+        return read_request_head(request.method, request.uri, request.version, request.headers);
     }
 
     // Client: reads a response head. Informational (1xx) heads are returned
@@ -580,6 +553,45 @@ private:
         write_finished_ = false;
     }
 
+    task<bool> read_request_head(std::string& method, std::string& target, std::string& version,
+                                 HTTPHeaders& headers) {
+        begin_message();
+        // The wait for the head is inlined (not a coroutine of its own): it
+        // runs once per request.
+        watchdog_->arm(params_.header_timeout);
+        std::size_t scanned = 0;
+        std::string_view head;
+        for (;;) {
+            head_search found = find_head(scanned, head);
+            if (found == head_search::found) break;
+            if (found == head_search::too_large) co_return false;
+            if (co_await IOStream::fill_awaiter(*stream_, false) == 0) co_return false;
+        }
+        std::string_view rest = head;
+        detail::parse_request_start_line(detail::next_line(rest), method, target, version);
+        headers.clear();
+        detail::parse_header_lines(rest, headers);
+        stream_->consume(head.size());
+        head_request_ = std::string_view(method) == "HEAD";
+        http11_request_ = std::string_view(version) == "HTTP/1.1";
+        detail::framing_fields fields(headers);
+        check_request_framing(fields);
+        disconnect_on_finish_ = !can_keep_alive(version, &method, fields);
+        request_wants_keep_alive_ = std::string_view(version) == "HTTP/1.0" &&
+                                    detail::iequals(fields.value(fields.connection, "Connection").value_or(""), "keep-alive");
+        expect_continue_ = detail::iequals(fields.value(fields.expect, "Expect").value_or(""), "100-continue");
+        body_mode_ = fields.transfer_encoding.count > 0 ? body_mode::chunked
+                     : fields.content_length.count > 0  ? body_mode::fixed
+                                                        : body_mode::none;
+        // A request without a body is read once its head is (so a server
+        // can skip read_body).
+        read_finished_ = body_mode_ == body_mode::none;
+        // (From here on the headers may change, so `fields` is not used.)
+        if (body_mode_ == body_mode::fixed) body_remaining_ = content_length(headers);
+        setup_decompression(headers);
+        co_return true;
+    }
+
     enum class head_search { found, incomplete, too_large };
 
     // Looks for a whole head in the read buffer, after dropping the empty
@@ -635,7 +647,7 @@ private:
         if (version == "HTTP/1.1") return !connection || !detail::iequals(*connection, "close");
         if (fields.content_length.count > 0 ||
             detail::iequals(fields.value(fields.transfer_encoding, "Transfer-Encoding").value_or(""), "chunked") ||
-            (method && (*method == "HEAD" || *method == "GET")))
+            (method && (std::string_view(*method) == "HEAD" || std::string_view(*method) == "GET")))
             return connection && detail::iequals(*connection, "keep-alive");
         return false;
     }

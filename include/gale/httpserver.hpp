@@ -127,19 +127,17 @@ public:
         connection_registration registration(*this, connection);
         std::string remote_ip = peer_ip(*stream);
         std::string protocol = !options_.protocol.empty() ? options_.protocol : ssl_options() ? "https" : "http";
-        RequestStartLine start_line;
-        HTTPHeaders headers;
+        // One request object serves every request of the connection, so
+        // its strings keep their memory (start_next resets it each time).
+        HTTPServerRequest request;
         for (;;) {
-            std::optional<HTTPServerRequest> request;
             bool malformed = false;
             try {
-                if (!co_await connection.read_request_head(start_line, headers)) break;
-                request.emplace(std::move(start_line), std::move(headers));
-                request->remote_ip = remote_ip;
-                request->protocol = protocol;
-                if (options_.xheaders) apply_xheaders(*request);
-                if (!connection.read_finished()) request->body = co_await connection.read_body();
-                if (request->headers.contains("Content-Type")) request->parse_body();
+                if (!co_await connection.read_request_head(request)) break;
+                request.start_next(remote_ip, protocol, &connection);
+                if (options_.xheaders) apply_xheaders(request);
+                if (!connection.read_finished()) request.body = co_await connection.read_body();
+                if (request.headers.contains("Content-Type")) request.parse_body();
             } catch (const HTTPInputError& e) {
                 detail::log(detail::gen_log, detail::log_level::info, "http1connection", __LINE__,
                             "Malformed HTTP message from {}: {}", address, e.what());
@@ -151,26 +149,24 @@ public:
                 co_await reject(connection);
                 break;
             }
-            request->connection = &connection;
             try {
-                co_await callback_(*request);
+                co_await callback_(request);
             } catch (...) {
                 detail::log(detail::app_log, detail::log_level::error, "httpserver", __LINE__,
-                            "Uncaught exception in request callback for {} {} from {}: {}", request->method,
-                            request->uri, address, detail::describe_current_exception());
+                            "Uncaught exception in request callback for {} {} from {}: {}", request.method,
+                            request.uri, address, detail::describe_current_exception());
                 break;
             }
             if (!connection.write_finished()) {
                 detail::log(detail::app_log, detail::log_level::error, "httpserver", __LINE__,
-                            "Request callback for {} {} returned without finishing its response", request->method,
-                            request->uri);
+                            "Request callback for {} {} returned without finishing its response", request.method,
+                            request.uri);
                 break;
             }
             if (!connection.keep_alive()) {
                 co_await drain(connection);
                 break;
             }
-            headers = std::move(request->headers);  // its memory serves the next request
         }
     }
 

@@ -191,6 +191,14 @@ inline std::string normalize_header(std::string_view name) {
     return out;
 }
 
+// s = v, keeping s's memory; v must not point into s. (clear + append,
+// because libstdc++'s append costs about half of its assign, which also
+// copes with v inside s: this runs several times per request.)
+inline void assign_view(std::string& s, std::string_view v) {
+    s.clear();
+    s.append(v.data(), v.size());
+}
+
 inline bool is_http_ws(char c) noexcept { return c == ' ' || c == '\t'; }
 
 inline std::string_view strip_http_ws(std::string_view s) noexcept {
@@ -507,18 +515,33 @@ struct ResponseStartLine {
 // three parts separated by single spaces and the method is a token, and
 // HTTPInputError("Malformed HTTP version in HTTP Request-Line: 'HTTP/2.0'")
 // unless the version is HTTP/1.<digit>.
-inline RequestStartLine parse_request_start_line(std::string_view line) {
+namespace detail {
+
+// parse_request_start_line into existing strings, keeping their memory.
+inline void parse_request_start_line(std::string_view line, std::string& method, std::string& path,
+                                     std::string& version) {
     std::size_t sp1 = line.find(' ');
     std::size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
     if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos)
         throw HTTPInputError("Malformed HTTP request line");
-    std::string_view method = line.substr(0, sp1);
-    std::string_view path = line.substr(sp1 + 1, sp2 - sp1 - 1);
-    std::string_view version = line.substr(sp2 + 1);
-    if (version.size() != 8 || version.substr(0, 7) != "HTTP/1." || version[7] < '0' || version[7] > '9')
-        throw HTTPInputError("Malformed HTTP version in HTTP Request-Line: " + detail::py_repr(version));
-    if (!detail::is_token(method)) throw HTTPInputError("Malformed HTTP request line");
-    return RequestStartLine{std::string(method), std::string(path), std::string(version)};
+    std::string_view method_text(line.data(), sp1);
+    std::string_view path_text(line.data() + sp1 + 1, sp2 - sp1 - 1);
+    std::string_view version_text(line.data() + sp2 + 1, line.size() - sp2 - 1);
+    if (version_text.size() != 8 || std::memcmp(version_text.data(), "HTTP/1.", 7) != 0 || version_text[7] < '0' ||
+        version_text[7] > '9')
+        throw HTTPInputError("Malformed HTTP version in HTTP Request-Line: " + detail::py_repr(version_text));
+    if (!detail::is_token(method_text)) throw HTTPInputError("Malformed HTTP request line");
+    assign_view(method, method_text);
+    assign_view(path, path_text);
+    assign_view(version, version_text);
+}
+
+}  // namespace detail
+
+inline RequestStartLine parse_request_start_line(std::string_view line) {
+    RequestStartLine start_line;
+    detail::parse_request_start_line(line, start_line.method, start_line.path, start_line.version);
+    return start_line;
 }
 
 // Splits an HTTP/1.x status line as Tornado's regex
@@ -571,21 +594,26 @@ inline host_and_port split_host_and_port(std::string_view netloc) {
     // before a final newline. A port too large for an int counts as no port.
     std::string_view s = netloc;
     if (!s.empty() && s.back() == '\n') s.remove_suffix(1);
-    std::size_t colon = s.rfind(':');
-    if (colon == std::string_view::npos || colon == 0 || colon + 1 == s.size()) return {netloc, std::nullopt};
-    if (s.substr(0, colon).find('\n') != std::string_view::npos) return {netloc, std::nullopt};
+    std::size_t colon = s.size();  // the last ':', if only digits follow it
+    while (colon > 0 && s[colon - 1] >= '0' && s[colon - 1] <= '9') --colon;
+    if (colon < 2 || colon == s.size() || s[colon - 1] != ':') return {netloc, std::nullopt};
+    --colon;
+    std::string_view host(s.data(), colon);
+    if (host.find('\n') != std::string_view::npos) return {netloc, std::nullopt};
     long long port = 0;
-    for (char c : s.substr(colon + 1)) {
-        if (c < '0' || c > '9') return {netloc, std::nullopt};
-        port = port * 10 + (c - '0');
+    for (std::size_t i = colon + 1; i < s.size(); ++i) {
+        port = port * 10 + (s[i] - '0');
         if (port > 2147483647) return {netloc, std::nullopt};
     }
-    return {s.substr(0, colon), static_cast<int>(port)};
+    return {host, static_cast<int>(port)};
 }
 
 // Tornado's HTTPConnection interface (write_headers, write, finish): defined
 // by http1connection.hpp; a request only points at it.
 class HTTPConnection;
+// Defined by httpserver.hpp; it reuses a request object for each request of
+// a connection.
+class HTTPServer;
 
 // Limits on a multipart/form-data body (Tornado 6.2 has none): more parts,
 // or a part's header block longer, than this is an HTTPInputError, so a
@@ -608,8 +636,8 @@ class HTTPServerRequest {
 public:
     using clock = std::chrono::system_clock;
 
-    // Declared in this order on purpose: the derived fields (host to
-    // query_arguments) are initialised from the ones declared before them.
+    // (start_next, which the server uses to reuse one request object for the
+    // requests of a connection, resets every field: keep it in step.)
     std::string method;
     std::string uri;
     std::string version = "HTTP/1.0";
@@ -629,30 +657,22 @@ public:
     clock::time_point start_time = clock::now();
     std::optional<clock::time_point> finish_time;  // set when the response is finished
 
-    HTTPServerRequest() : HTTPServerRequest(std::string(), std::string()) {}
+    HTTPServerRequest() { derive(); }
 
     // Derives host, host_name, path, query and the query arguments as
     // Tornado's constructor does. `host` overrides the Host header.
     HTTPServerRequest(std::string method_, std::string uri_, std::string version_ = "HTTP/1.0",
                       HTTPHeaders headers_ = {}, std::string body_ = {}, std::string_view host_ = {})
         : method(std::move(method_)), uri(std::move(uri_)), version(std::move(version_)),
-          headers(std::move(headers_)), body(std::move(body_)),
-          host(host_.empty() ? host_of(headers) : host_),
-          host_name(host_name_of(host)),
-          path(std::string_view(uri).substr(0, uri.find('?'))),
-          query(query_of(uri)),
-          arguments(query.empty() ? argument_map() : parse_qs_bytes(query, true)),
-          query_arguments(arguments) {}
+          headers(std::move(headers_)), body(std::move(body_)) {
+        derive(host_);
+    }
 
     HTTPServerRequest(RequestStartLine start_line, HTTPHeaders headers_, std::string body_ = {})
         : method(std::move(start_line.method)), uri(std::move(start_line.path)),
-          version(std::move(start_line.version)), headers(std::move(headers_)), body(std::move(body_)),
-          host(host_of(headers)),
-          host_name(host_name_of(host)),
-          path(std::string_view(uri).substr(0, uri.find('?'))),
-          query(query_of(uri)),
-          arguments(query.empty() ? argument_map() : parse_qs_bytes(query, true)),
-          query_arguments(arguments) {}
+          version(std::move(start_line.version)), headers(std::move(headers_)), body(std::move(body_)) {
+        derive();
+    }
 
     // The Cookie headers parsed with parse_cookie, keeping only the names
     // Python's SimpleCookie accepts (as Tornado does). Parsed on first use.
@@ -688,22 +708,48 @@ public:
     }
 
 private:
-    static std::string_view host_of(const HTTPHeaders& headers) {
-        std::optional<std::string_view> header = headers.get("Host");
-        return header && !header->empty() ? *header : std::string_view("127.0.0.1");
+    friend class HTTPServer;
+
+    // Host, host_name, path, query and the query arguments from the fields
+    // before them, assigned so that a reused request keeps their memory.
+    void derive(std::string_view host_override = {}) {
+        if (host_override.empty()) {
+            std::optional<std::string_view> header = headers.get("Host");
+            host_override = header && !header->empty() ? *header : std::string_view("127.0.0.1");
+        }
+        detail::assign_view(host, host_override);
+        // split_host_and_port's host is a prefix of its argument, and
+        // lower-casing letters does not move where it ends.
+        detail::assign_view(host_name, split_host_and_port(host).host);
+        for (char& c : host_name) c = detail::ascii_lower(c);
+        std::string_view target = uri;
+        std::size_t q = target.find('?');
+        detail::assign_view(path, target.substr(0, q));
+        detail::assign_view(query, q == std::string_view::npos ? std::string_view() : target.substr(q + 1));
+        arguments.clear();
+        query_arguments.clear();
+        if (!query.empty()) {
+            arguments = parse_qs_bytes(query, true);
+            query_arguments = arguments;
+        }
     }
 
-    // split_host_and_port's host is a prefix of its argument, and lowering
-    // letters does not change where it ends, so it is lowered afterwards.
-    static std::string host_name_of(std::string_view host) {
-        std::string name(split_host_and_port(host).host);
-        for (char& c : name) c = detail::ascii_lower(c);
-        return name;
-    }
-
-    static std::string_view query_of(std::string_view uri) {
-        std::size_t q = uri.find('?');
-        return q == std::string_view::npos ? std::string_view() : uri.substr(q + 1);
+    // The server's way to make this object the next request read on its
+    // connection (HTTP1Connection::read_request_head(request) has filled in
+    // method, uri, version and headers), keeping the memory of its strings:
+    // every other field is set as a new request's would be.
+    void start_next(std::string_view remote_ip_, std::string_view protocol_, HTTPConnection* connection_) {
+        body.clear();
+        if (body.capacity() > 4096) body.shrink_to_fit();  // a large body is not kept for the next request
+        detail::assign_view(remote_ip, remote_ip_);
+        detail::assign_view(protocol, protocol_);
+        body_arguments.clear();
+        files.clear();
+        connection = connection_;
+        start_time = clock::now();
+        finish_time.reset();
+        cookies_.reset();
+        derive();
     }
 
     // Python's http.cookies: a name of _LegalChars, not a Morsel attribute.
