@@ -212,7 +212,9 @@ TEST_CASE("malformed responses are HTTPInputError") {
         {"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", "Unsupported Transfer-Encoding"},
         {"nonsense\r\n\r\n", "Error parsing response start line"},
     };
-    for (const auto& [wire, message] : samples) {
+    for (const auto& sample : samples) {  // (clang 14 cannot capture structured bindings)
+        const std::string& wire = sample.first;
+        const std::string& message = sample.second;
         CAPTURE(wire);
         run_async([&]() -> gale::task<void> {
             response_reader r;
