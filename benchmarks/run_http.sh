@@ -16,6 +16,10 @@
 #   extra args  see /usr/bin/python3 benchmarks/http_bench.py --help
 #               (--server-cpu, --client-cpu, --connections, --max-load, ...)
 #
+# A clean measurement of one commit while the working tree changes:
+#   git archive <commit> | tar -x -C /tmp/gale-snap
+#   GALE_COMMIT=<commit> /tmp/gale-snap/benchmarks/run_http.sh
+#
 # Needs wrk, valgrind (for the callgrind part), taskset and Debian's
 # python3-tornado (Tornado 6.2, run with /usr/bin/python3). Waits until the
 # 1-minute load average is below 1.5 before measuring (--max-load).
@@ -33,7 +37,7 @@ while [ $# -gt 0 ]; do
         --builddir) build_dir=$2; shift 2 ;;
         --parts|--reps|--duration) bench_args+=("$1" "$2"); shift 2 ;;
         --) shift; bench_args+=("$@"); break ;;
-        -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -68,9 +72,15 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 10100 ]; then
     exit 1
 fi
 
-commit=$(git -C "$source_dir" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if ! git -C "$source_dir" diff --quiet HEAD -- include 2>/dev/null; then
-    commit="$commit + uncommitted changes under include/"
+# GALE_COMMIT names the revision when the tree is not a git checkout (for
+# example a `git archive` snapshot, measured while others edit the tree).
+if [ -n "${GALE_COMMIT:-}" ]; then
+    commit=$GALE_COMMIT
+else
+    commit=$(git -C "$source_dir" rev-parse --short HEAD 2>/dev/null || echo unknown)
+    if ! git -C "$source_dir" diff --quiet HEAD -- include 2>/dev/null; then
+        commit="$commit + uncommitted changes under include/"
+    fi
 fi
 
 echo "### HTTP, $(basename "$cxx"), $(date -u +%Y-%m-%d)"
