@@ -19,10 +19,14 @@ configure() {
   local -a env_args=() opts=()
   case $name in
     gcc)   env_args=(CXX=g++) ;;
-    clang) env_args=(CXX=clang++-14) ;;
+    # Each header is compiled alone in the gcc build only: being
+    # self-contained does not depend on the compiler, and it saves CI time.
+    clang) env_args=(CXX=clang++-14)
+           opts=(-Dheader_checks=false) ;;
     asan)  env_args=(CXX=clang++-14)
            # -fno-sanitize=function: clang 14 rejects inline coroutines under it.
-           opts=(-Db_sanitize=address,undefined -Db_lundef=false -Dcpp_args=-fno-sanitize=function) ;;
+           opts=(-Db_sanitize=address,undefined -Db_lundef=false -Dcpp_args=-fno-sanitize=function
+                 -Dheader_checks=false) ;;
     *) echo "unknown build: $name" >&2; return 2 ;;
   esac
   if [ -f "$dir/build.ninja" ]; then
@@ -34,12 +38,14 @@ configure() {
 
 status=0
 logs=()
+failed_builds=0
 for name in "${builds[@]}"; do
   echo "== $name: build"
   if ! configure "$name" || ! ninja -C "build-$name" -j "$jobs" >"build-$name/ninja-output.log" 2>&1; then
     tail -n 60 "build-$name/ninja-output.log" 2>/dev/null
     echo "== $name: BUILD FAILED"
     status=1
+    failed_builds=$((failed_builds + 1))
     continue
   fi
   echo "== $name: test"
@@ -54,11 +60,13 @@ for name in "${builds[@]}"; do
 done
 
 # Sum the doctest summaries ("[doctest] test cases: N | P passed | F failed").
-python3 - "${logs[@]}" <<'PY'
+# A build that failed counts as one failure: its suites never ran.
+python3 - "$failed_builds" "${logs[@]}" <<'PY'
 import json, re, sys
-passed = failed = 0
+passed = 0
+failed = int(sys.argv[1])
 pattern = re.compile(r"\[doctest\] test cases:\s*(\d+) \|\s*(\d+) passed \|\s*(\d+) failed")
-for path in sys.argv[1:]:
+for path in sys.argv[2:]:
     try:
         lines = open(path, encoding="utf-8").read().splitlines()
     except OSError:
