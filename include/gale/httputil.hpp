@@ -149,28 +149,36 @@ inline bool is_normalized_header(std::string_view name) noexcept {
 // both checks, since every header added or parsed needs them.
 enum class header_name_kind { invalid, normalized, unnormalized };
 
-inline constexpr unsigned char name_tchar = 1, name_lower = 2, name_upper = 4;
-inline constexpr std::array<unsigned char, 256> header_name_table = [] {
-    std::array<unsigned char, 256> t{};
+// For each byte: what it is (not a tchar, a lower-case or an upper-case
+// letter), and what would be out of place in the byte after it (a
+// lower-case letter starts no word, an upper-case one goes on none).
+inline constexpr unsigned char name_not_tchar = 1, name_lower = 2, name_upper = 4;
+struct header_name_tables {
+    std::array<unsigned char, 256> kind{};
+    std::array<unsigned char, 256> unwanted_next{};
+};
+inline constexpr header_name_tables header_name_table = [] {
+    header_name_tables t;
     for (std::size_t c = 0; c < 256; ++c) {
-        if (tchar_table[c]) t[c] = name_tchar;
-        if (c >= 'a' && c <= 'z') t[c] |= name_lower;
-        if (c >= 'A' && c <= 'Z') t[c] |= name_upper;
+        t.kind[c] = tchar_table[c] ? 0 : name_not_tchar;
+        if (c >= 'a' && c <= 'z') t.kind[c] |= name_lower;
+        if (c >= 'A' && c <= 'Z') t.kind[c] |= name_upper;
+        t.unwanted_next[c] = name_not_tchar | (c == '-' ? name_lower : name_upper);
     }
     return t;
 }();
 
 inline header_name_kind classify_header_name(std::string_view name) noexcept {
     if (name.empty()) return header_name_kind::invalid;
-    unsigned char wrong_case = 0;
-    unsigned char unwanted = name_lower;  // a word starts upper-case, goes on lower-case
+    unsigned char found = 0;                                // everything out of place
+    unsigned char unwanted = name_not_tchar | name_lower;  // at a word's start
     for (char c : name) {
-        unsigned char kind = header_name_table[static_cast<unsigned char>(c)];
-        if (!(kind & name_tchar)) return header_name_kind::invalid;
-        wrong_case |= kind & unwanted;
-        unwanted = c == '-' ? name_lower : name_upper;
+        auto byte = static_cast<unsigned char>(c);
+        found |= header_name_table.kind[byte] & unwanted;
+        unwanted = header_name_table.unwanted_next[byte];
     }
-    return wrong_case ? header_name_kind::unnormalized : header_name_kind::normalized;
+    if (found & name_not_tchar) return header_name_kind::invalid;
+    return found ? header_name_kind::unnormalized : header_name_kind::normalized;
 }
 
 inline void normalize_header_in_place(std::string& name) noexcept {
@@ -377,8 +385,8 @@ public:
         }
         std::size_t colon = line.find(':');
         if (colon == std::string_view::npos) throw HTTPInputError("no colon in header line");
-        std::string_view name = line.substr(0, colon);
-        std::string_view value = detail::strip_http_ws(line.substr(colon + 1));
+        std::string_view name(line.data(), colon);
+        std::string_view value = detail::strip_http_ws(std::string_view(line.data() + colon + 1, line.size() - colon - 1));
         detail::header_name_kind kind = detail::classify_header_name(name);
         if (kind == detail::header_name_kind::invalid)
             throw HTTPInputError("Invalid header name " + detail::py_repr(name));
@@ -427,20 +435,30 @@ private:
     }
 
     // No CR, LF or NUL. Eight bytes at a time: a word with no byte below
-    // 0x0e (the common case, tabs aside) cannot hold any of them.
+    // 0x0e (the common case, tabs aside) cannot hold any of them. The last
+    // word overlaps the one before it rather than leaving a tail.
     static bool valid_input_value(std::string_view value) noexcept {
-        constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
         const char* p = value.data();
         std::size_t n = value.size();
-        for (; n >= 8; p += 8, n -= 8) {
-            std::uint64_t word;
-            std::memcpy(&word, p, 8);
-            if (((word - ones * 0x0e) & ~word & highs) == 0) continue;
-            for (int i = 0; i < 8; ++i)
-                if (p[i] == '\r' || p[i] == '\n' || p[i] == '\0') return false;
+        if (n < 8) {
+            for (; n > 0; ++p, --n)
+                if (*p == '\r' || *p == '\n' || *p == '\0') return false;
+            return true;
         }
-        for (; n > 0; ++p, --n)
-            if (*p == '\r' || *p == '\n' || *p == '\0') return false;
+        for (std::size_t i = 0;; i += 8) {
+            if (i > n - 8) i = n - 8;
+            if (!valid_input_word(p + i)) return false;
+            if (i == n - 8) return true;
+        }
+    }
+
+    static bool valid_input_word(const char* p) noexcept {
+        constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+        std::uint64_t word;
+        std::memcpy(&word, p, 8);
+        if (((word - ones * 0x0e) & ~word & highs) == 0) return true;
+        for (int i = 0; i < 8; ++i)
+            if (p[i] == '\r' || p[i] == '\n' || p[i] == '\0') return false;
         return true;
     }
 
@@ -724,8 +742,9 @@ private:
         for (char& c : host_name) c = detail::ascii_lower(c);
         std::string_view target = uri;
         std::size_t q = target.find('?');
-        detail::assign_view(path, target.substr(0, q));
-        detail::assign_view(query, q == std::string_view::npos ? std::string_view() : target.substr(q + 1));
+        if (q == std::string_view::npos) q = target.size();
+        detail::assign_view(path, std::string_view(target.data(), q));
+        detail::assign_view(query, q == target.size() ? std::string_view() : target.substr(q + 1));
         arguments.clear();
         query_arguments.clear();
         if (!query.empty()) {
