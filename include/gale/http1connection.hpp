@@ -153,7 +153,7 @@ inline std::size_t find_head_end(std::string_view data, std::size_t& from) noexc
 // Splits off the next line of a head (without its CRLF or LF).
 inline std::string_view next_line(std::string_view& rest) noexcept {
     std::size_t nl = rest.find('\n');
-    std::string_view line = rest.substr(0, nl);
+    std::string_view line(rest.data(), std::min(nl, rest.size()));
     rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     return line;
@@ -307,7 +307,8 @@ public:
             co_return start_line;
         }
         if (has_te && has_cl) throw HTTPInputError("Response with both Transfer-Encoding and Content-Length");
-        disconnect_on_finish_ = disconnect_on_finish_ || !can_keep_alive(start_line.version, nullptr, fields);
+        disconnect_on_finish_ =
+            disconnect_on_finish_ || !can_keep_alive(start_line.version == "HTTP/1.1", nullptr, fields);
         if (head_request_ || code == 304) {
             body_mode_ = body_mode::none;
         } else if (has_cl) {
@@ -573,11 +574,12 @@ private:
         detail::parse_header_lines(rest, headers);
         stream_->consume(head.size());
         head_request_ = std::string_view(method) == "HEAD";
-        http11_request_ = std::string_view(version) == "HTTP/1.1";
+        // (parse_request_start_line has checked the version is "HTTP/1." and a digit.)
+        http11_request_ = version.back() == '1';
         detail::framing_fields fields(headers);
         check_request_framing(fields);
-        disconnect_on_finish_ = !can_keep_alive(version, &method, fields);
-        request_wants_keep_alive_ = std::string_view(version) == "HTTP/1.0" &&
+        disconnect_on_finish_ = !can_keep_alive(http11_request_, &method, fields);
+        request_wants_keep_alive_ = version.back() == '0' &&
                                     detail::iequals(fields.value(fields.connection, "Connection").value_or(""), "keep-alive");
         expect_continue_ = detail::iequals(fields.value(fields.expect, "Expect").value_or(""), "100-continue");
         body_mode_ = fields.transfer_encoding.count > 0 ? body_mode::chunked
@@ -610,7 +612,7 @@ private:
         std::size_t end = detail::find_head_end(data, scanned);
         if (end != std::string_view::npos && end <= params_.max_header_size) {
             watchdog_->arm(std::nullopt);
-            head = data.substr(0, end);
+            head = std::string_view(data.data(), end);
             return head_search::found;
         }
         if (end != std::string_view::npos || data.size() > params_.max_header_size) {
@@ -640,11 +642,10 @@ private:
     }
 
     // Tornado's _can_keep_alive.
-    bool can_keep_alive(std::string_view version, const std::string* method,
-                        const detail::framing_fields& fields) const {
+    bool can_keep_alive(bool http11, const std::string* method, const detail::framing_fields& fields) const {
         if (params_.no_keep_alive) return false;
         std::optional<std::string_view> connection = fields.value(fields.connection, "Connection");
-        if (version == "HTTP/1.1") return !connection || !detail::iequals(*connection, "close");
+        if (http11) return !connection || !detail::iequals(*connection, "close");
         if (fields.content_length.count > 0 ||
             detail::iequals(fields.value(fields.transfer_encoding, "Transfer-Encoding").value_or(""), "chunked") ||
             (method && (std::string_view(*method) == "HEAD" || std::string_view(*method) == "GET")))
