@@ -382,9 +382,7 @@ public:
                            !headers.contains("Content-Length") && !headers.contains("Transfer-Encoding");
         check_line_text(start_line.method);
         check_line_text(start_line.path);
-        head_.clear();
-        append_to_head({start_line.method, " ", start_line.path, " HTTP/1.1\r\n"});
-        send_head(headers, chunk);
+        send_head({start_line.method, " ", start_line.path, " HTTP/1.1\r\n"}, headers, chunk);
     }
 
     // Server: starts the response to the request just read.
@@ -407,10 +405,8 @@ public:
         check_line_text(start_line.reason);
         char digits[16];
         std::string_view code_text(digits, static_cast<std::size_t>(std::to_chars(digits, digits + sizeof digits, code).ptr - digits));
-        head_.clear();
-        append_to_head({"HTTP/1.1 ", code_text, " ", start_line.reason, "\r\n"});
         if (head_request_ || code == 304) expected_remaining_ = 0;
-        send_head(headers, chunk);
+        send_head({"HTTP/1.1 ", code_text, " ", start_line.reason, "\r\n"}, headers, chunk);
     }
 
     // Sends a piece of the body (as a chunk when the output is chunked).
@@ -796,33 +792,24 @@ private:
         }
     }
 
-    // Appends the pieces to the head being built: one resize, then copies
-    // (head_ keeps its memory from one message to the next).
-    void append_to_head(std::initializer_list<std::string_view> pieces) {
-        std::size_t size = head_.size();
-        for (std::string_view piece : pieces) size += piece.size();
-        char* out = grow_head(size);
-        for (std::string_view piece : pieces) out = copy_to(out, piece);
-    }
-
-    char* grow_head(std::size_t size) {
-        std::size_t start = head_.size();
-        head_.resize(size);
-        return head_.data() + start;
-    }
-
     static char* copy_to(char* out, std::string_view s) noexcept {
         if (!s.empty()) std::memcpy(out, s.data(), s.size());  // (an empty view may hold null)
         return out + s.size();
     }
 
-    // Adds the header fields to the start line in head_ and sends the head
-    // with the first chunk of the body.
-    void send_head(HTTPHeaders& headers, std::string_view chunk) {
+    // Writes the head (the start line's pieces, then the header fields) and
+    // sends it with the first chunk of the body.
+    void send_head(std::initializer_list<std::string_view> start_line, HTTPHeaders& headers, std::string_view chunk) {
         if (chunking_output_) headers.set("Transfer-Encoding", "chunked");
-        std::size_t size = head_.size() + 2;
+        std::size_t size = 2;
+        for (std::string_view piece : start_line) size += piece.size();
         for (const auto& [name, value] : headers) size += name.size() + value.size() + 4;
-        char* out = grow_head(size);
+        if (size > head_capacity_) {
+            head_ = std::make_unique_for_overwrite<char[]>(size);
+            head_capacity_ = size;
+        }
+        char* out = head_.get();
+        for (std::string_view piece : start_line) out = copy_to(out, piece);
         std::size_t lengths = 0;  // Content-Length fields (names are stored normalised)
         std::string_view length;
         for (const auto& [name, value] : headers) {
@@ -836,6 +823,7 @@ private:
         }
         *out++ = '\r';
         *out = '\n';
+        std::string_view head(head_.get(), size);
         if (!expected_remaining_ && lengths > 0) {
             if (lengths > 1) length = *headers.get("Content-Length");  // joined with ",", so refused below
             std::uint64_t value = 0;
@@ -849,11 +837,11 @@ private:
         count_written(chunk.size());
         if (chunking_output_ && !chunk.empty()) {
             chunk_size_line size(chunk.size());
-            stream_->write(head_, size.text(), chunk, "\r\n");
+            stream_->write(head, size.text(), chunk, "\r\n");
         } else if (!chunk.empty()) {
-            stream_->write(head_, chunk);
+            stream_->write(head, chunk);
         } else {
-            stream_->write(std::string_view(head_));
+            stream_->write(head);
         }
     }
 
@@ -882,7 +870,10 @@ private:
     bool is_client_;
     std::shared_ptr<watchdog> watchdog_;
 
-    std::string head_;  // the head being written; kept to reuse its memory
+    // The head being written, kept for the next one: plain memory, which
+    // unlike a std::string is not zeroed when it grows before being written.
+    std::unique_ptr<char[]> head_;
+    std::size_t head_capacity_ = 0;
     bool head_request_ = false;    // the request's method is HEAD
     bool http11_request_ = false;  // the request's version is HTTP/1.1
     body_mode body_mode_ = body_mode::none;
