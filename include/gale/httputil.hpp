@@ -199,10 +199,13 @@ inline std::string normalize_header(std::string_view name) {
     return out;
 }
 
-// s = v, keeping s's memory; v must not point into s. (clear + append,
-// because libstdc++'s append costs about half of its assign, which also
-// copes with v inside s: this runs several times per request.)
+// s = v, keeping s's memory; v must not point into s. This runs several
+// times per request on strings reused from the previous request, which
+// often hold the same text already (method, version, host...), so that is
+// checked first; otherwise clear + append, because libstdc++'s append costs
+// about half of its assign (which also copes with v inside s).
 inline void assign_view(std::string& s, std::string_view v) {
+    if (s.size() == v.size() && (v.empty() || std::memcmp(s.data(), v.data(), v.size()) == 0)) return;
     s.clear();
     s.append(v.data(), v.size());
 }
