@@ -73,7 +73,6 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
-#include <initializer_list>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -382,7 +381,13 @@ public:
                            !headers.contains("Content-Length") && !headers.contains("Transfer-Encoding");
         check_line_text(start_line.method);
         check_line_text(start_line.path);
-        send_head({start_line.method, " ", start_line.path, " HTTP/1.1\r\n"}, headers, chunk);
+        std::size_t line_size = start_line.method.size() + start_line.path.size() + 12;
+        send_head(line_size, headers, chunk, [&](char* out) {
+            out = copy_to(out, start_line.method);
+            *out++ = ' ';
+            out = copy_to(out, start_line.path);
+            std::memcpy(out, " HTTP/1.1\r\n", 11);
+        });
     }
 
     // Server: starts the response to the request just read.
@@ -404,9 +409,16 @@ public:
         if (request_wants_keep_alive_ && !disconnect_on_finish_) headers.set("Connection", "Keep-Alive");
         check_line_text(start_line.reason);
         char digits[16];
-        std::string_view code_text(digits, static_cast<std::size_t>(std::to_chars(digits, digits + sizeof digits, code).ptr - digits));
+        std::size_t code_size = static_cast<std::size_t>(std::to_chars(digits, digits + sizeof digits, code).ptr - digits);
         if (head_request_ || code == 304) expected_remaining_ = 0;
-        send_head({"HTTP/1.1 ", code_text, " ", start_line.reason, "\r\n"}, headers, chunk);
+        std::size_t line_size = 9 + code_size + 1 + start_line.reason.size() + 2;
+        send_head(line_size, headers, chunk, [&](char* out) {
+            std::memcpy(out, "HTTP/1.1 ", 9);
+            out = copy_to(out + 9, std::string_view(digits, code_size));
+            *out++ = ' ';
+            out = copy_to(out, start_line.reason);
+            std::memcpy(out, "\r\n", 2);
+        });
     }
 
     // Sends a piece of the body (as a chunk when the output is chunked).
@@ -797,19 +809,22 @@ private:
         return out + s.size();
     }
 
-    // Writes the head (the start line's pieces, then the header fields) and
-    // sends it with the first chunk of the body.
-    void send_head(std::initializer_list<std::string_view> start_line, HTTPHeaders& headers, std::string_view chunk) {
+    // Writes the head (the start line, line_size bytes that
+    // write_start_line(out) writes, then the header fields) and sends it
+    // with the first chunk of the body.
+    template <class WriteStartLine>
+    void send_head(std::size_t line_size, HTTPHeaders& headers, std::string_view chunk,
+                   WriteStartLine write_start_line) {
         if (chunking_output_) headers.set("Transfer-Encoding", "chunked");
-        std::size_t size = 2;
-        for (std::string_view piece : start_line) size += piece.size();
+        std::size_t size = line_size + 2;
         for (const auto& [name, value] : headers) size += name.size() + value.size() + 4;
         if (size > head_capacity_) {
             head_ = std::make_unique_for_overwrite<char[]>(size);
             head_capacity_ = size;
         }
         char* out = head_.get();
-        for (std::string_view piece : start_line) out = copy_to(out, piece);
+        write_start_line(out);
+        out += line_size;
         std::size_t lengths = 0;  // Content-Length fields (names are stored normalised)
         std::string_view length;
         for (const auto& [name, value] : headers) {
