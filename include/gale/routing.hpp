@@ -198,6 +198,7 @@ public:
         literal_ = literal_of(pattern_);
         if (!literal_) {
             regex_.emplace(pattern_);
+            prefix_ = required_prefix(pattern_);
             const auto& names = regex_->group_names();
             if (!names.empty() && names.size() != regex_->group_count())
                 throw std::invalid_argument("groups in url regexes must either be all named or all positional: '" +
@@ -215,9 +216,12 @@ public:
         if (literal_) {
             // '$' also matches before a final newline, as in Python.
             const std::string& lit = *literal_;
-            return path.size() >= lit.size() && path.compare(0, lit.size(), lit) == 0 &&
-                   (path.size() == lit.size() || (path.size() == lit.size() + 1 && path.back() == '\n'));
+            return (path.size() == lit.size() || (path.size() == lit.size() + 1 && path.back() == '\n')) &&
+                   path.compare(0, lit.size(), lit) == 0;
         }
+        // Most routes start with text of their own ("/api/v1/users/"): a
+        // path without it is refused before PCRE2 is called.
+        if (path.size() < prefix_.size() || path.compare(0, prefix_.size(), prefix_) != 0) return false;
         if (regex_->group_count() == 0) return regex_->matches(path);
         thread_local std::vector<std::optional<std::string_view>> groups;
         if (!regex_->match(path, groups)) return false;
@@ -324,6 +328,32 @@ private:
         }
         return out;
     }
+    // Text every match of `p` starts with: the plain characters before the
+    // first piece of regex syntax, less the last one if a quantifier
+    // follows it. Nothing for a pattern with '|' (it may be at the top).
+    static std::string required_prefix(std::string_view p) {
+        std::string out;
+        if (p.find('|') != std::string_view::npos) return out;
+        if (!p.empty() && p.front() == '^') p.remove_prefix(1);
+        for (std::size_t i = 0; i < p.size(); ++i) {
+            char c = p[i];
+            if (c == '\\' && i + 1 < p.size()) {
+                char n = p[i + 1];
+                if (is_alnum(n) || static_cast<unsigned char>(n) >= 0x80 || n == ' ' || n == '\n' || n == '\t') break;
+                out += n;
+                ++i;
+                continue;
+            }
+            if (static_cast<unsigned char>(c) >= 0x80 || c == '\\' ||
+                std::string_view(".^$*+?{}[]()|#").find(c) != std::string_view::npos) {
+                if ((c == '*' || c == '?' || c == '{') && !out.empty()) out.pop_back();
+                break;
+            }
+            out += c;
+        }
+        return out;
+    }
+
     // Tornado's PathMatches._find_groups, step by step: strip one '^' and
     // one '$', require as many '(' as groups, split at '(' and keep the
     // unescaped text after each fragment's first ')' behind a "%s".
@@ -353,6 +383,7 @@ private:
 
     std::string pattern_;
     std::optional<std::string> literal_;
+    std::string prefix_;  // what every match starts with (regex patterns)
     std::optional<detail::regex> regex_;
     std::optional<std::string> reverse_path_;
 };
