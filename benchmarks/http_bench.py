@@ -17,8 +17,10 @@ throughput  Each server in turn (gale's bare HTTPServer, the raw-Asio floor,
             reported; ratios are medians of the per-repetition ratios.
             "other load" is what the rest of the machine used meanwhile
             (busy time from /proc/stat minus the server's and wrk's), in
-            cores; a run where it exceeds --max-foreign is retried after a
-            pause (--retries times, keeping the quietest).
+            cores. Before each run the driver waits (up to --quiet-wait s)
+            until the machine is idle (under --max-foreign cores busy over
+            2 s), and a run during which other load exceeded --max-foreign is
+            retried (--retries times, keeping the quietest).
 callgrind   User-space instructions per request (valgrind --tool=callgrind,
             Ir) for gale and raw Asio: two runs of different lengths under
             wrk, each stopped with SIGTERM (the server then prints how many
@@ -161,6 +163,25 @@ def run_wrk(url, connections, duration, cpu):
     return result
 
 
+def machine_busy_now(seconds=2.0):
+    """Cores the machine keeps busy right now (measured over `seconds`)."""
+    b0, t0 = machine_busy_seconds(), time.monotonic()
+    time.sleep(seconds)
+    return (machine_busy_seconds() - b0) / (time.monotonic() - t0)
+
+
+def wait_until_idle(args):
+    """Before a timed run: waits (at most --quiet-wait s) until the rest of the
+    machine uses less than --max-foreign cores."""
+    deadline = time.time() + args.quiet_wait
+    while True:
+        busy = machine_busy_now()
+        if busy <= args.max_foreign or time.time() >= deadline:
+            return busy
+        log("  machine busy (%.2f cores), waiting" % busy)
+        time.sleep(10)
+
+
 def wait_for_quiet(max_load, wait):
     """Waits (at most `wait` s) until the 1-minute load average is below max_load."""
     deadline = time.time() + wait
@@ -201,6 +222,7 @@ def throughput(args):
             for name in servers:
                 best = None
                 for attempt in range(args.retries + 1):
+                    wait_until_idle(args)
                     r = measure_once(name, args, c)
                     log("rep %d c=%d %-12s %8.0f req/s  p99 %6.2f ms  %6.2f us/req  busy %3.0f%%  other %.2f"
                         % (rep + 1, c, name, r["rps"], r["p99_ms"], r["cpu_us"], r["busy"] * 100, r["foreign"]))
@@ -208,8 +230,7 @@ def throughput(args):
                         best = r
                     if r["foreign"] <= args.max_foreign or attempt == args.retries:
                         break
-                    log("  other load %.2f cores > %.2f: retrying after a pause" % (r["foreign"], args.max_foreign))
-                    time.sleep(args.retry_pause)
+                    log("  other load %.2f cores > %.2f: retrying" % (r["foreign"], args.max_foreign))
                 results.setdefault((name, c), []).append(best)
                 foreign_all.append(best["foreign"])
 
@@ -300,6 +321,7 @@ def syscalls(args):
     rows = {}
     for c in args.connections:
         for name in servers:
+            wait_until_idle(args)
             server = Server(server_command(name, args.build_dir), args.server_cpu, env=env)
             try:
                 run_wrk(server.url, c, 1, args.client_cpu)  # warm-up
@@ -351,6 +373,7 @@ def client(args):
                 command = [os.path.join(args.build_dir, "benchmarks", "http_client_gale")]
                 if name == "gale-nopool":
                     command.append("--no-keep-alive")
+            wait_until_idle(args)
             server = Server(server_command("gale", args.build_dir), args.server_cpu)
             try:
                 cpu0 = server.cpu_seconds()
@@ -455,7 +478,8 @@ def main():
     parser.add_argument("--max-foreign", type=float, default=0.3,
                         help="retry a run when the rest of the machine used more cores than this")
     parser.add_argument("--retries", type=int, default=2)
-    parser.add_argument("--retry-pause", type=int, default=20)
+    parser.add_argument("--quiet-wait", type=int, default=900,
+                        help="before each timed run, wait at most this long for the machine to be idle")
     parser.add_argument("--callgrind-short", type=int, default=3)
     parser.add_argument("--callgrind-long", type=int, default=9)
     parser.add_argument("--fetches", type=int, default=10000)
