@@ -17,10 +17,11 @@ Operations:
   xsrf_decode text                                  RequestHandler._decode_xsrf_token
   xsrf_check argument x_xsrftoken x_csrftoken cookie   check_xsrf_cookie's message
   xsrf_form cookie                                  xsrf_form_html, token unmasked
-  cookie name value domain expires path expires_days max_age httponly secure samesite
-                                                    set_cookie's Set-Cookie value
+  cookie name value domain expires path expires_days max_age httponly secure samesite now
+                                                    set_cookie's Set-Cookie value (now: utcnow())
 """
 
+import datetime
 import sys
 
 import tornado.web
@@ -67,6 +68,21 @@ def answer(result):
     if isinstance(result, str):
         result = result.encode("utf-8", "surrogateescape")
     return "b:" + result.hex()
+
+
+class FixedDatetime(datetime.datetime):
+    """datetime whose utcnow() is a given time (set_cookie's expires_days)."""
+
+    fixed = None
+
+    @classmethod
+    def utcnow(cls):
+        return cls.fixed
+
+
+class FixedDatetimeModule:
+    timedelta = datetime.timedelta
+    datetime = FixedDatetime
 
 
 class Connection:
@@ -119,7 +135,7 @@ def run(op, args):
         html = h.xsrf_form_html()
         return answer(html) + " " + answer(h._get_raw_xsrf_token()[1])
     if op == "cookie":
-        name, value, domain, expires, path, expires_days, max_age, httponly, secure, samesite = args
+        name, value, domain, expires, path, expires_days, max_age, httponly, secure, samesite, now = args
         kwargs = {}
         if max_age is not None:
             kwargs["max_age"] = max_age
@@ -130,7 +146,13 @@ def run(op, args):
         if samesite is not None:
             kwargs["samesite"] = samesite
         h = handler()
-        h.set_cookie(name, value, domain=domain, expires=expires, path=path, expires_days=expires_days, **kwargs)
+        if now is not None:
+            FixedDatetime.fixed = FixedDatetime.utcfromtimestamp(now)
+            tornado.web.datetime = FixedDatetimeModule
+        try:
+            h.set_cookie(name, value, domain=domain, expires=expires, path=path, expires_days=expires_days, **kwargs)
+        finally:
+            tornado.web.datetime = datetime
         return answer(h._new_cookie[name].OutputString(None))
     raise SystemExit("bad operation " + op)
 
@@ -149,5 +171,4 @@ def main():
 
 
 if __name__ == "__main__":
-    tornado.web  # imported for its side effects on nothing; keeps linters quiet
     main()
