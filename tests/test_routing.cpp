@@ -100,6 +100,14 @@ const std::vector<match_row>& match_rows() {
         {"/ab+", "/a", false, {}, {}},
         {"^/x(y)", "/xy", true, {"y"}, {}},
         {"/x(y)", "/xz", false, {}, {}},
+        // Python reads "{,n}" as "{0,n}" (PCRE2 10.42 as text; gale rewrites it).
+        {"/a{,3}", "/aaa", true, {}, {}},
+        {"/a{,3}", "/aaaa", false, {}, {}},
+        {"/[{,3}]+", "/{,3}", true, {}, {}},
+        {"/[]{,3}]+", "/]{,", true, {}, {}},
+        {"/a{,}", "/aaa", true, {}, {}},
+        {"/a{,}", "/a{,}", false, {}, {}},
+        {"/a\\{,3}", "/a{,3}", true, {}, {}},
     };
     return rows;
 }

@@ -30,7 +30,8 @@
 // - \s follows Unicode's White_Space in the latin-1 range (Python also counts
 //   \x1c-\x1f as whitespace). \Z is rewritten to PCRE2's \z (Python's \Z is
 //   the very end); \u, \U and \N{...} escapes are not supported; group names
-//   are at most 32 bytes (PCRE2's limit); possessive quantifiers and atomic
+//   are at most 32 bytes (PCRE2's limit); "{,n}" is rewritten "{0,n}" as
+//   Python reads it; possessive quantifiers and atomic
 //   groups, which Python 3.11 added, work here too.
 // - Error messages are PCRE2's text with Python's " at position N" (N counts
 //   characters of the pattern, from 0; PCRE2 reports where it noticed the
@@ -186,16 +187,35 @@ private:
     }
 
     // UTF-8 -> latin-1, one byte per character so PCRE2's offsets are
-    // Python's character positions; \Z becomes \z. A byte that is not valid
+    // Python's character positions (but for the one below); \Z becomes \z,
+    // and "{,n}" outside a class becomes "{0,n}" (one character longer). A byte that is not valid
     // UTF-8 is kept as it is.
     static std::string to_latin1(const std::string& p) {
         std::string out;
         out.reserve(p.size());
         std::size_t chars = 0;
-        bool escaped = false;
+        bool escaped = false, in_class = false;
+        std::size_t class_start = 0;
         for (std::size_t i = 0; i < p.size(); ++chars) {
             auto c = static_cast<unsigned char>(p[i]);
             if (c < 0x80) {
+                if (!escaped && !in_class && c == '{' && i + 1 < p.size() && p[i + 1] == ',') {
+                    // Python reads "{,n}" as "{0,n}"; PCRE2 10.42 as text.
+                    std::size_t j = i + 2;
+                    while (j < p.size() && p[j] >= '0' && p[j] <= '9') ++j;
+                    if (j < p.size() && p[j] == '}') {
+                        out += "{0";
+                        ++i;
+                        continue;
+                    }
+                }
+                if (!escaped && c == '[' && !in_class) {
+                    in_class = true;
+                    class_start = i;
+                } else if (!escaped && c == ']' && in_class && i > class_start + 1 &&
+                           !(i == class_start + 2 && p[class_start + 1] == '^')) {
+                    in_class = false;  // a ']' first in a class is a character
+                }
                 out += (escaped && c == 'Z') ? 'z' : static_cast<char>(c);
                 escaped = !escaped && c == '\\';
                 ++i;
