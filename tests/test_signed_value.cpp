@@ -266,6 +266,10 @@ TEST_CASE("key versions") {
     // A map without that version, or signed by another one.
     CHECK_FALSE(decode_signed_value(cookie_secret{{0, "zero"}, {1, "one"}}, "n", signed_7, 31, t0));
     CHECK_FALSE(decode_signed_value(cookie_secret{{7, "other"}}, "n", signed_7, 31, t0));
+    CHECK(cookie_secret{{7, "other"}}.has_key_versions());
+    CHECK(*cookie_secret{{7, "other"}}.find(7) == "other");
+    CHECK_FALSE(cookie_secret("plain").has_key_versions());
+    CHECK(cookie_secret("plain").secret() == "plain");
     CHECK(gale::get_signature_key_version(create_signed_value(keys, "n", "v", 2, t0, 0)) == 0);
     CHECK(gale::get_signature_key_version(v2_vector) == 0);
     // Programmer errors, as Tornado's assertions and KeyError.

@@ -643,7 +643,8 @@ inline std::optional<xsrf_token_parts> decode_xsrf_token(std::string_view text,
     auto mask = d::from_hex(pieces[1]);
     auto masked = d::from_hex(pieces[2]);
     if (!mask || !masked) return std::nullopt;
-    // tornado.util._websocket_mask (its Python form): byte i ^ mask[i % 4].
+    // tornado.util._websocket_mask in its Python form: byte i ^ mask[i % 4],
+    // an error past a short mask (the C speedup reads beyond such a mask).
     for (std::size_t i = 0; i < masked->size(); ++i) {
         if (i % 4 >= mask->size()) return std::nullopt;
         (*masked)[i] = static_cast<char>((*masked)[i] ^ (*mask)[i % 4]);
@@ -688,8 +689,9 @@ inline std::string encode_xsrf_token(const xsrf_token_parts& parts, int version 
     return encode_xsrf_token(parts, mask);
 }
 
-// Which submitted token check_xsrf_cookie reads: the "_xsrf" argument, else
-// the X-Xsrftoken header, else X-Csrftoken (the first non-empty one).
+// Which submitted token check_xsrf_cookie reads: the "_xsrf" argument (as
+// get_argument returns it, stripped), else the X-Xsrftoken header, else
+// X-Csrftoken; the first non-empty one.
 inline std::string_view first_xsrf_submission(std::optional<std::string_view> argument,
                                               std::optional<std::string_view> x_xsrftoken,
                                               std::optional<std::string_view> x_csrftoken) {
