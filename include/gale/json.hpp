@@ -51,7 +51,6 @@
 #pragma once
 
 #include <charconv>
-#include <cmath>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -252,8 +251,9 @@ public:
             // int against double: exact, as Python compares them.
             std::int64_t i = a.is_int() ? std::get<std::int64_t>(a.v_) : std::get<std::int64_t>(b.v_);
             double d = a.is_double() ? std::get<double>(a.v_) : std::get<double>(b.v_);
-            if (!(d >= -0x1p63 && d < 0x1p63) || d != std::trunc(d)) return false;
-            return static_cast<std::int64_t>(d) == i;
+            if (!(d >= -0x1p63 && d < 0x1p63)) return false;  // NaN too
+            auto whole = static_cast<std::int64_t>(d);
+            return static_cast<double>(whole) == d && whole == i;
         }
         return a.v_ == b.v_;
     }
@@ -368,11 +368,11 @@ namespace detail {
 // Python's float repr: the shortest digits that read back the same, in
 // fixed notation when the decimal exponent is in [-4, 16), else d.ddde+XX.
 inline void append_python_float(std::string& out, double d) {
-    if (std::isnan(d)) {
+    if (d != d) {
         out += "NaN";
         return;
     }
-    if (std::isinf(d)) {
+    if (d == std::numeric_limits<double>::infinity() || d == -std::numeric_limits<double>::infinity()) {
         out += d < 0 ? "-Infinity" : "Infinity";
         return;
     }
