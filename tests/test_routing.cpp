@@ -108,6 +108,8 @@ const std::vector<match_row>& match_rows() {
         {"/a{,}", "/aaa", true, {}, {}},
         {"/a{,}", "/a{,}", false, {}, {}},
         {"/a\\{,3}", "/a{,3}", true, {}, {}},
+        {"/a/very/long/route/prefix/beyond/thirty-two/(\\d+)", "/a/very/long/route/prefix/beyond/thirty-two/7", true, {"7"}, {}},
+        {"/a/very/long/route/prefix/beyond/thirty-two/(\\d+)", "/b/very/long/route/prefix/beyond/thirty-two/7", false, {}, {}},
     };
     return rows;
 }
@@ -240,10 +242,15 @@ TEST_CASE("literal fast path: which patterns, and the same answers as PCRE2") {
     // Every table pattern, and every table path, through the pattern's own
     // regex: the fast path and PCRE2 agree.
     const std::vector<std::string> literals = {"/", "/about", "/favicon\\.ico", "^/a/b$", "/a$", "/a", "",
-                                               "/x\\-y", "/a\\/b", "/p%20q", "^$"};
+                                               "/x\\-y", "/a\\/b", "/p%20q", "^$",
+                                               "/a/very/long/literal/route/beyond/thirty-two/bytes"};
     std::vector<std::string> paths = {"", "/", "/\n", "/\n\n", "/about", "/about\n", "/about/", "/About",
                                       "/favicon.ico", "/faviconXico", "/a/b", "/a/b\n", "/a/bc", "/a",
-                                      "/a\n", "/x-y", "/a/b", "/p%20q", "/p q", "\n", "x"};
+                                      "/a\n", "/x-y", "/a/b", "/p%20q", "/p q", "\n", "x",
+                                      "/a/very/long/literal/route/beyond/thirty-two/bytes",
+                                      "/a/very/long/literal/route/beyond/thirty-two/bytez",
+                                      "/b/very/long/literal/route/beyond/thirty-two/bytes",
+                                      "/a/very/long/literal/route/beyond/thirty-two/bytes\n"};
     for (const auto& row : match_rows()) paths.push_back(row.path);
     route_params params;
     for (const auto& pattern : literals) {
