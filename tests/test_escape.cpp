@@ -690,3 +690,136 @@ TEST_CASE("escape: url_escape and url_unescape come with it (from httputil)") {
     CHECK(gale::url_unescape("a+b%2F%C3%A9") == "a b/\xc3\xa9");
     CHECK(gale::url_unescape("a+b", false) == "a+b");
 }
+
+/* The generator of this file's tables and of test_json.cpp's (run with /usr/bin/python3,
+   which sees Debian's python3-tornado 6.2; its output was split between the two files):
+
+import json, random, sys, math, struct
+sys.path.insert(0, '/usr/lib/python3/dist-packages')
+import tornado.escape as te
+from tornado.test.escape_test import linkify_tests
+te._XHTML_ESCAPE_DICT["'"] = "&#x27;"   # 6.3+ (html.escape), gale's choice
+
+def lit(s):
+    if isinstance(s, str): b = s.encode('utf-8')
+    else: b = s
+    out = '"'
+    for c in b:
+        ch = chr(c)
+        if ch == '"': out += '\\"'
+        elif ch == '\\': out += '\\\\'
+        elif 0x20 <= c < 0x7f and ch != '?': out += ch
+        else: out += '\\%03o' % c
+    return out + "\"sv"
+
+random.seed(4)
+W = []
+# ---------------- linkify
+inputs = []
+for inp, kw, exp in linkify_tests:
+    if inp not in inputs: inputs.append(inp)
+inputs += ["http:///", "http:////x", "ftp://a", "mailto:x@y.com", "javascript:alert(1)", "a-http://x",
+  "xhttp://y", "HTTP://X.COM", "www.", "www.a", "awww.b", "www.x.com.", "http://x.com/a(b)c", "http://x.com/a(b",
+  "http://x.com/(a)(b)", "(www.x.com)", "http://x.com/?a=1&b=2&c=3", "http://x.com/\"", "'http://x.com/'",
+  "\"http://x.com/a\"b", "http://x.com/a<b", "<http://x.com>", "http://x.com/\u00e9/\u00fc", "\u00e9http://x.com",
+  "\u00abhttp://x.com\u00bb", "http://\u4f8b\u5b50.\u6d4b\u8bd5/\u8def\u5f84", "http://x.com/\U0001F600", "http://x.com\u00a0next",
+  "http://x.com\u3000next", "_http://x.com", "http://a.b/" + "c"*60, "http://a.b/verylongpathsegment/more",
+  "https://example.com/a/b/c/d/e/f/g/h/i/j/k/l/m/n", "http://x.com/a&amp;b",
+  "http://example.com/path?aaaaaaa=1&bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb=2",
+  "http://1234567890123456789012345678901234567890123456/&x=1", "http://123456789012345678901234&a=1",
+  "http://1234567890123456789012&a=1234567890123456789", "x www.a.b/c.d?e", "http://x.com:8080/p", "http://user:pw@x.com/",
+  "ftp:/x", "http:x", "www.x.com/path/to/file.html?q=1#frag", "multi http://a.com and https://b.org/x, ftp://c.net",
+  "http://x.com/a_b-c~d", "http://x.com/a.b.", "http://x.com/a;b", "tab\thttp://x.com\nnewline", "", "no links here",
+  "http://x.com/\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9",
+  "www.x.com/ab.cdefghijk/more/and/more/and/more", "www.x.com/abc?defghijk/more/and/more/and/more/x",
+  "https://x.com/" + "&amp;"*10, "www.internal-link.com/blogs and www.external-link.com", "http://a--b.c", "-http://x.y",
+  "http://x.y-", "http://x.y/(", "http://x.y/)", "http://x.y/()", "http://x.y/(())", "((http://x.y))", "www.x.y(z)w"]
+alphabet = ["http://", "https://", "www.", "ftp://", "a", "b", ".", "/", "//", "(", ")", "&", "'", '"', " ", "-", ":", "?",
+  "=", "\u00e9", "\U0001F600", "x", "com", ";", "!", "\u00a0", "_", "1", "<", ">", "#", "~", "\u3002", "\u2014"]
+for n in range(250):
+    inputs.append("".join(random.choice(alphabet) for _ in range(random.randint(1, 14))))
+def cb(href):
+    return 'class="internal"' if href.startswith("http://www.internal-link.com") else '  rel="nofollow"  '
+optsets = [{}, {"shorten": True}, {"require_protocol": True}, {"permitted_protocols": ["http", "ftp", "mailto", "file"]},
+  {"extra_params": '  rel="nofollow" class="external"  ', "shorten": True}, {"extra_params": cb, "shorten": True}]
+W.append("// Generated once by /usr/bin/python3 with Tornado %s (xhtml_escape's ' as &#x27;, as 6.3+)." % __import__('tornado').version)
+W.append("struct linkify_case { std::string_view text; std::string_view out[6]; };")
+W.append("inline const linkify_case linkify_cases[] = {")
+for inp in inputs:
+    outs = [te.linkify(inp, **o) for o in optsets]
+    W.append("    {%s, {%s}}," % (lit(inp), ", ".join(lit(o) for o in outs)))
+W.append("};")
+# ---------------- xhtml_unescape
+un = ["&amp;&lt;&gt;&quot;&#39;&#x27;", "&eacute;&Eacute;&nbsp;&euro;&hearts;", "&apos;", "&AMP;", "&#65;&#x41;&#X41;&#0065;",
+  "&#;", "&#x;", "&#xg;", "&#1114111;", "&#1114112;", "&#0;", "&#1_0;", "&#1__0;", "&#_10;", "&#10_;", "&#x0x41;",
+  "&#x0x_41;", "&#x_41;", "&#xx41;", "&amp", "& amp;", "&&amp;", "&amp;amp;", "&\u00e9;", "&#x1F600;", "&lt", "&unknown;",
+  "text & more", "&#65;&#66", "&#-1;", "&#+1;", "&nbsp;x", "&thetasym;&zwj;&yuml;&lang;",
+  "a&b;c", "&lt;&lt;;", "&#x41;&#x42;&#x43", "\u00e9&amp;\u00e9", "&;", "&#", "&", "&#X_4_1;", "&#0x41;"]
+alph2 = ["&", "#", "x", "amp", "lt", ";", "1", "6", "5", "a", "_", "0", " ", "\u00e9", "X", "F", "quot", "nbsp"]
+for n in range(150):
+    un.append("".join(random.choice(alph2) for _ in range(random.randint(1, 10))))
+W.append("struct text_case { std::string_view in; std::string_view out; };")
+W.append("inline const text_case unescape_cases[] = {")
+for s in un:
+    W.append("    {%s, %s}," % (lit(s), lit(te.xhtml_unescape(s))))
+W.append("};")
+sq = ["  a \t\n b  ", "\x00\x01a\x1f\x20b", "\u00a0 a \u00a0", "\u3000a\u3000", "a\u00a0\u00a0b", "\x85a", "", "   ",
+  "a\x7fb", "\u2028x\u2029", "one  two\r\nthree", "\u00e9 \u00e9", "\u2003\u00a0x y\u00a0\u2003"]
+W.append("inline const text_case squeeze_cases[] = {")
+for s in sq: W.append("    {%s, %s}," % (lit(s), lit(te.squeeze(s))))
+W.append("};")
+# ---------------- json strings
+strs = ["", "plain", "\"quote\" \\back\\", "/slash </script> <\\/ </", "\b\f\n\r\t", "".join(chr(i) for i in range(32)),
+  "\x7f\x80\x9f\xa0\xff", "\u00e9\u4e2d\uffff\ufffd", "\U0001F600\U00010000\U0010FFFF", "mixed \u00e9 \U0001F600 x",
+  "\u2028\u2029", "<</</>", "a\x00b"]
+W.append("inline const text_case json_string_cases[] = {  // string, json.dumps(string)")
+for s in strs: W.append("    {%s, %s}," % (lit(s), lit(json.dumps(s))))
+W.append("};")
+W.append("inline const text_case json_encode_cases[] = {  // string, tornado json_encode(string)")
+for s in strs: W.append("    {%s, %s}," % (lit(s), lit(te.json_encode(s))))
+W.append("};")
+# ---------------- floats
+fl = [0.0, -0.0, 1.0, -1.0, 0.1, 0.5, 1.5, 2.5, 1/3, 2/3, 100.0, 1e15, 1e16, 1.5e16, 123456789012345678.0, 1e-4, 1e-5,
+  1.2345e-5, 0.00012345, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, 9007199254740993.0, 1e22, 1e21, 1e23,
+  3.141592653589793, 2.718281828459045, 1e100, 1e-100, 12345.6789, 0.3, 0.7, 1e300*10, float('nan')]
+for n in range(150):
+    fl.append(struct.unpack('<d', struct.pack('<Q', random.getrandbits(64)))[0])
+for n in range(100):
+    fl.append(random.uniform(-1e6, 1e6) if n % 2 else round(random.uniform(-1000, 1000), random.randint(0, 6)))
+W.append("struct float_case { double value; std::string_view repr; };")
+W.append("inline const float_case float_cases[] = {")
+def cfl(x):
+    if math.isnan(x): return "std::numeric_limits<double>::quiet_NaN()"
+    if math.isinf(x): return ("-" if x < 0 else "") + "std::numeric_limits<double>::infinity()"
+    return x.hex()
+for x in fl:
+    if math.isnan(x) and 'nan' in str(fl[:0]): pass
+    W.append("    {%s, %s}," % (cfl(x), lit(json.dumps(x))))
+W.append("    {-std::numeric_limits<double>::infinity(), \"-Infinity\"},")
+W.append("};")
+# ---------------- documents: parse then dump
+docs = ['{"a":1,"b":[true,false,null],"c":{"d":"e"}}', '{"a":1,"b":2,"a":3}', '{"z":1,"a":2,"m":{"y":1,"b":2}}',
+  '[1,-1,0,-0,9223372036854775807,-9223372036854775808]', '[1.0,1e2,1E-2,-0.0,0.1,1e16,1.5e300,2.5E-300]',
+  '"\\u00e9\\ud83d\\ude00\\n\\t\\"\\\\\\/"', '[]', '{}', '[[],{},[[]],{"":{}}]', '  [ 1 , 2 ]  ', '"\u00e9\u4e2d\U0001F600"',
+  '{"k":"</script>"}', '[1e-7, 123.456, 1e21, 1e22]', '{"a":{"a":{"a":{"a":[1,{"b":null}]}}}}', '"\\u0000\\u001f\\u007f"',
+  '[0.30000000000000004, 100, 100.0, 1e0]', '{"dup":[1],"x":0,"dup":{"y":[2]}}']
+W.append("struct doc_case { std::string_view text; std::string_view dumps; std::string_view json_encode; };")
+W.append("inline const doc_case doc_cases[] = {")
+for d in docs:
+    v = json.loads(d)
+    W.append("    {%s, %s, %s}," % (lit(d), lit(json.dumps(v)), lit(te.json_encode(v))))
+W.append("};")
+# ---------------- parse errors where gale gives Python's message and place
+errs = ['', ' ', '[1,', '[1 2]', '{"a" 1}', '{1:2}', '"abc', '[1] x', '{"a":1,}', '[', 'tru', '"\\x"', '"a\nb"',
+  '{"a":1 "b":2}', '-', '01', '1.', '1e', '[1,]', '{"a":}', 'nul', '[1,2', '{"a":1', '{', '["a', '[\n  1,\n  x]', '1 2',
+  '{"a":1}}', '[1.5e]', '"\\u12"', '{"a" : 1, "b"}']
+W.append("struct error_case { std::string_view text; std::size_t offset; std::string_view reason; };")
+W.append("inline const error_case error_cases[] = {")
+for e in errs:
+    try:
+        json.loads(e); raise SystemExit("no error: " + e)
+    except json.JSONDecodeError as x:
+        W.append("    {%s, %d, %s}," % (lit(e), x.pos, lit(x.msg)))
+W.append("};")
+sys.stdout.write("\n".join(W) + "\n")
+*/

@@ -22,7 +22,8 @@ using namespace std::literals;
 
 // The tables below were produced once by running /usr/bin/python3 (Debian's
 // python3-tornado 6.2) over the inputs: json.dumps, tornado.escape.json_encode,
-// repr of floats (given here as exact hex literals) and json.loads' errors.
+// repr of floats (given here as exact hex literals) and json.loads' errors
+// (the generator is at the end of test_escape.cpp).
 // Generated once by /usr/bin/python3 with Tornado 6.2 (xhtml_escape's ' as &#x27;, as 6.3+).
 struct text_case { std::string_view in; std::string_view out; };
 struct float_case { double value; std::string_view repr; };
