@@ -7,6 +7,7 @@
 #include <gale/routing.hpp>
 
 #include <atomic>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -299,6 +300,19 @@ TEST_CASE("reverse arguments are made strings as Python's str()") {
     CHECK(m.reverse_args(std::string_view("x/y")) == "/f/x/y");
     CHECK(gale::to_url_arg(1e16) == "1e+16");  // Python: str(1e16) == '1e+16'
     CHECK(gale::to_url_arg(0.1) == "0.1");
+    // Python's repr(float), pasted from python3.
+    CHECK(gale::to_url_arg(1e15) == "1000000000000000.0");
+    CHECK(gale::to_url_arg(0.0001) == "0.0001");
+    CHECK(gale::to_url_arg(1e-5) == "1e-05");
+    CHECK(gale::to_url_arg(123456.0) == "123456.0");
+    CHECK(gale::to_url_arg(-2.5) == "-2.5");
+    CHECK(gale::to_url_arg(1.0 / 3) == "0.3333333333333333");
+    CHECK(gale::to_url_arg(-0.0) == "-0.0");
+    CHECK(gale::to_url_arg(1e100) == "1e+100");
+    CHECK(gale::to_url_arg(12345678901234567.0) == "1.2345678901234568e+16");
+    CHECK(gale::to_url_arg(5e-324) == "5e-324");
+    CHECK(gale::to_url_arg(0.00012) == "0.00012");
+    CHECK(gale::to_url_arg(std::numeric_limits<double>::infinity()) == "inf");
     CHECK(gale::to_url_arg(7u) == "7");
 }
 

@@ -87,9 +87,11 @@
 #include <charconv>
 #include <concepts>
 #include <cstddef>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <initializer_list>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <span>
@@ -131,13 +133,48 @@ template <class T>
     requires(std::is_arithmetic_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, char>)
 std::string to_url_arg(T value) {
     char buffer[64];
-    auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
-    std::string s(buffer, end);
     if constexpr (std::is_floating_point_v<T>) {
-        // Python writes a whole float as "2.0" and infinities as "inf".
-        if (s.find_first_of(".en") == std::string::npos) s += ".0";
+        // Python's repr: the shortest digits that round-trip, written
+        // "1.5e-05" when the exponent is below -4 or at least 16, else in
+        // fixed notation with at least one decimal ("2.0", "0.0001").
+        if (value != value) return "nan";
+        if (value == std::numeric_limits<T>::infinity()) return "inf";
+        if (value == -std::numeric_limits<T>::infinity()) return "-inf";
+        char* end = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::scientific).ptr;
+        std::string_view sci(buffer, static_cast<std::size_t>(end - buffer));
+        std::size_t e = sci.find('e');
+        int exponent = std::atoi(std::string(sci.substr(e + 1)).c_str());
+        if (exponent < -4 || exponent >= 16) return std::string(sci);
+        std::string out;
+        std::string_view mantissa = sci.substr(0, e);
+        if (mantissa.front() == '-') {
+            out += '-';
+            mantissa.remove_prefix(1);
+        }
+        std::string digits;
+        for (char c : mantissa)
+            if (c != '.') digits += c;
+        if (exponent < 0) {
+            out += "0.";
+            out.append(static_cast<std::size_t>(-exponent - 1), '0');
+            out += digits;
+        } else {
+            auto whole = static_cast<std::size_t>(exponent) + 1;
+            if (digits.size() <= whole) {
+                out += digits;
+                out.append(whole - digits.size(), '0');
+                out += ".0";
+            } else {
+                out += digits.substr(0, whole);
+                out += '.';
+                out += digits.substr(whole);
+            }
+        }
+        return out;
+    } else {
+        char* end = std::to_chars(buffer, buffer + sizeof buffer, value).ptr;
+        return std::string(buffer, end);
     }
-    return s;
 }
 
 // The text of Tornado's Application.reverse_url KeyError.
