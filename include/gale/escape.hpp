@@ -37,8 +37,9 @@
 //   and a 0x prefix after &#x (&#x0x41; is "A").
 // - linkify and xhtml_unescape follow Python's Unicode \w and \s: \s is
 //   Python's exact whitespace set; \w is exact for ASCII and approximated
-//   above it (letters, digits and marks are word characters; whitespace and
-//   the common punctuation and symbol blocks are not). Invalid UTF-8 in
+//   above it (letters and digits of every script are word characters;
+//   whitespace, combining diacritics and the common punctuation and symbol
+//   blocks are not). Invalid UTF-8 in
 //   linkify's text reads as U+FFFD. Lengths and cuts in shorten count code
 //   points, as Python does.
 #pragma once
@@ -76,6 +77,7 @@ constexpr bool is_word(char32_t c) noexcept {
         return c == 0xAA || c == 0xB2 || c == 0xB3 || c == 0xB5 || c == 0xB9 || c == 0xBA ||
                (c >= 0xBC && c <= 0xBE);
     if (c == 0xD7 || c == 0xF7) return false;
+    if (c >= 0x0300 && c <= 0x036F) return false;  // combining marks (not alphanumeric in Python)
     if (c >= 0x2000 && c <= 0x206F) return false;  // general punctuation
     if (c >= 0x20A0 && c <= 0x20CF) return false;  // currency
     if (c >= 0x2190 && c <= 0x23FF) return false;  // arrows, math operators, technical

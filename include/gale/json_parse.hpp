@@ -30,6 +30,9 @@
 //   and cannot hold one. Invalid UTF-8 is refused (Python refuses the bytes
 //   when decoding them first).
 // - Nesting deeper than 1024 is refused (Python's recursion limit is ~1000).
+//
+// Each thread keeps one simdjson parser, whose buffers grow to the largest
+// document it has read and are reused for the next.
 #pragma once
 
 #include <cerrno>
