@@ -168,7 +168,31 @@ inline constexpr header_name_tables header_name_table = [] {
     return t;
 }();
 
+// Whether `name` is, byte for byte, one of the names most requests and
+// responses carry (each a token in Http-Header-Case). Matching a handful of
+// constant-size words costs less than classifying byte by byte.
+inline bool is_common_header_name(std::string_view name) noexcept {
+    auto is = [name](const auto& text) {
+        return name.size() == sizeof text - 1 && std::memcmp(name.data(), text, sizeof text - 1) == 0;
+    };
+    switch (name.size()) {
+        case 4: return is("Host") || is("Date") || is("Etag") || is("Vary");
+        case 6: return is("Accept") || is("Cookie") || is("Server") || is("Origin");
+        case 7: return is("Referer") || is("Expires");
+        case 8: return is("Location");
+        case 10: return is("Connection") || is("User-Agent") || is("Set-Cookie");
+        case 12: return is("Content-Type");
+        case 13: return is("Cache-Control") || is("Last-Modified") || is("Authorization") || is("If-None-Match");
+        case 14: return is("Content-Length");
+        case 15: return is("Accept-Encoding") || is("Accept-Language");
+        case 16: return is("Content-Encoding");
+        case 17: return is("Transfer-Encoding") || is("If-Modified-Since");
+        default: return false;
+    }
+}
+
 inline header_name_kind classify_header_name(std::string_view name) noexcept {
+    if (is_common_header_name(name)) return header_name_kind::normalized;
     if (name.empty()) return header_name_kind::invalid;
     unsigned char found = 0;                                // everything out of place
     unsigned char unwanted = name_not_tchar | name_lower;  // at a word's start
