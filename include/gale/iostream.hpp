@@ -460,6 +460,14 @@ private:
     void fail_buffer_full();
     std::size_t read_now();
     write_awaiter write_pieces(std::span<const std::string_view> pieces);
+    template <std::size_t N>
+    std::size_t send_pieces(std::span<const std::string_view> pieces) {
+        std::array<asio::const_buffer, N> buffers;
+        std::size_t count = 0;
+        for (std::string_view piece : pieces)
+            if (!piece.empty() && count < N) buffers[count++] = asio::buffer(piece.data(), piece.size());
+        return send({buffers.data(), count});
+    }
     std::size_t send(std::span<const asio::const_buffer> buffers);
     void flush_queue();
     void mark_sent(std::size_t n);
@@ -628,12 +636,10 @@ inline IOStream::write_awaiter IOStream::write_pieces(std::span<const std::strin
     if (total == 0) return write_awaiter(*this, accepted_);
     std::size_t sent = 0;
     if (out_.empty() && !write_wait_armed_) {
-        // Nothing queued: send straight from the caller's memory.
-        std::array<asio::const_buffer, max_gather> buffers;
-        std::size_t count = 0;
-        for (std::string_view piece : pieces)
-            if (!piece.empty() && count < buffers.size()) buffers[count++] = asio::buffer(piece.data(), piece.size());
-        sent = send({buffers.data(), count});
+        // Nothing queued: send straight from the caller's memory. (Most
+        // writes have a few pieces, and each asio buffer in the array is
+        // constructed, so a small array serves them.)
+        sent = pieces.size() <= 4 ? send_pieces<4>(pieces) : send_pieces<max_gather>(pieces);
     }
     if (!closed_ && sent < total) {
         for (std::string_view piece : pieces) {
