@@ -1,0 +1,1262 @@
+// Tornado's tornado.web for C++: RequestHandler and Application.
+//
+//   struct MainHandler : gale::RequestHandler {
+//       gale::task<void> get() { write("Hello, world"); co_return; }
+//   };
+//   struct StoryHandler : gale::RequestHandler {
+//       const Db* db = nullptr;
+//       void initialize(const Db* d) { db = d; }                 // Tornado's initialize(**kwargs)
+//       gale::task<void> get(std::string_view story_id) {        // the route's groups, in order
+//           write(gale::json::object{{"id", story_id}});
+//           co_return;
+//       }
+//   };
+//   gale::Application app({
+//       {"/", gale::handler<MainHandler>()},
+//       {R"(/story/([0-9]+))", gale::handler<StoryHandler>(&db)},
+//       gale::url(R"(/people/(?P<name>\w+))", gale::handler<PeopleHandler>(), "people"),
+//   }, {.debug = false});
+//   app.listen(8888);
+//   gale::IOLoop::current().start();
+//
+// Synopsis:
+//   web::HTTPError(status_code = 500, log_message = "", reason = "")  // what(): "HTTP 404: Not Found (why)"
+//   web::MissingArgumentError(arg_name)                            // HTTPError 400 "Missing argument x"
+//   class RequestHandler                 // derive; define any of the HTTP methods below
+//     HTTP methods (any subset): get head post delete_ patch put options, each
+//       task<void> (or void) taking N std::string_view (N = the route's groups)
+//       or one std::span<const std::string_view> (any number)
+//     hooks: initialize(args...), prepare() (void or task<void>)    // found by name
+//            virtual set_default_headers(), write_error(code, error), on_finish()
+//     input:  request(), application(), settings(), path_args(), path_kwargs(), path_kwarg(name)
+//             get_argument(name) / get_argument(name, default, strip = true) /
+//             get_argument(name, std::nullopt, strip = true), get_arguments(name, strip = true),
+//             the same for get_query_argument(s) and get_body_argument(s), json_body()
+//     output: set_status(code, reason = ""), get_status(), set_header, add_header, clear_header,
+//             clear(), write(text), write(json::value), flush() (awaitable), finish(chunk = ""),
+//             redirect(url, permanent = false, status = 0), send_error(code), finished(),
+//             compute_etag(), set_etag_header(), check_etag_header(), reverse_url(name, args...)
+//   handler<H>(args...)                  // a route's handler factory; args reach H::initialize
+//   url(pattern, factory, name = "")     // a named rule (Tornado's url / URLSpec)
+//   RedirectHandler (initialize(url, permanent = true), "{0}" / "{name}" filled from the groups)
+//   ErrorHandler (initialize(status_code))
+//   struct Settings { debug, serve_traceback, default_handler, extra }
+//   class Application(rules, settings = {})
+//     add_handlers(host_pattern, rules), reverse_url(name, args...), settings(),
+//     listen(port, address = "", HTTPServerOptions = {}) -> bound port, servers(), stop(),
+//     close_all_connections(), log_request(handler),
+//     operator()(HTTPServerRequest&) -> task<void>   // the HTTPServer callback
+//
+// The lifecycle is Tornado's _execute, in order: a fresh handler object per
+// request; clear() (default headers, then set_default_headers());
+// initialize(args...); prepare() (which may finish the request); the HTTP
+// method; finish() unless the method finished; on_finish() (called by
+// finish, after the access log line). An exception anywhere is logged
+// (HTTPError with a log_message: tornado.general warning "404 GET /x
+// (127.0.0.1): why"; anything else: tornado.application error "Uncaught
+// exception GET /x (127.0.0.1)" with the request and what()), then
+// send_error: clear(), set_default_headers() again, write_error(), finish().
+// The default write_error writes Tornado's page
+// "<html><title>404: Not Found</title><body>404: Not Found</body></html>";
+// with serve_traceback (or debug) and a non-HTTPError exception it writes
+// the exception's what() as text/plain (C++ has no traceback to show).
+//
+// Differences from Tornado 6.2, on purpose:
+// - HTTP methods are found at compile time. A method the handler does not
+//   define, and a method Tornado does not support, answer Tornado's 405 page
+//   and, unlike Tornado, an "Allow" header naming the methods the handler
+//   defines. DELETE is `delete_` (delete is a C++ keyword).
+// - Groups reach a method as std::string_view arguments (a group that took
+//   no part in the match is empty); named groups arrive positionally in the
+//   pattern's order as well as through path_kwargs(). A route whose group
+//   count no method of its handler can take throws std::invalid_argument
+//   when the Application (or add_handlers) is built, not a TypeError per
+//   request. A method taking std::string or int instead of std::string_view
+//   does not compile.
+// - The Server header is "gale/<version>" (Tornado: "TornadoServer/6.2");
+//   set_default_headers can set another.
+// - finish() sends what is buffered and returns; await flush() before it
+//   for flow control. write(json::value) accepts objects only, as Tornado
+//   accepts dicts only (std::invalid_argument with Tornado's message).
+// - set_header refuses control characters with std::invalid_argument
+//   ("Unsafe header value ..."), Tornado's ValueError.
+//
+// Cost per request: one coroutine frame holds the handler object (frames
+// are recycled by the task allocator), the route's groups are views, the
+// Date header is formatted once a second, literal routes are compared as
+// strings (routing.hpp's fast path).
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <ctime>
+#include <exception>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+#include <any>
+
+#include <fmt/core.h>
+#include <openssl/evp.h>
+
+#include "detail/logging.hpp"
+#include "httpserver.hpp"
+#include "httputil.hpp"
+#include "json.hpp"
+#include "json_parse.hpp"
+#include "routing.hpp"
+#include "task.hpp"
+#include "version.hpp"
+
+namespace gale {
+
+class Application;
+class RequestHandler;
+
+// ------------------------------------------------------------------ errors
+
+namespace detail {
+
+// Python's http.client.responses (Tornado's httputil.responses).
+inline std::string_view web_reason(int code) noexcept {
+    switch (code) {
+        case 100: return "Continue";
+        case 101: return "Switching Protocols";
+        case 102: return "Processing";
+        case 103: return "Early Hints";
+        case 200: return "OK";
+        case 201: return "Created";
+        case 202: return "Accepted";
+        case 203: return "Non-Authoritative Information";
+        case 204: return "No Content";
+        case 205: return "Reset Content";
+        case 206: return "Partial Content";
+        case 207: return "Multi-Status";
+        case 208: return "Already Reported";
+        case 226: return "IM Used";
+        case 300: return "Multiple Choices";
+        case 301: return "Moved Permanently";
+        case 302: return "Found";
+        case 303: return "See Other";
+        case 304: return "Not Modified";
+        case 305: return "Use Proxy";
+        case 307: return "Temporary Redirect";
+        case 308: return "Permanent Redirect";
+        case 400: return "Bad Request";
+        case 401: return "Unauthorized";
+        case 402: return "Payment Required";
+        case 403: return "Forbidden";
+        case 404: return "Not Found";
+        case 405: return "Method Not Allowed";
+        case 406: return "Not Acceptable";
+        case 407: return "Proxy Authentication Required";
+        case 408: return "Request Timeout";
+        case 409: return "Conflict";
+        case 410: return "Gone";
+        case 411: return "Length Required";
+        case 412: return "Precondition Failed";
+        case 413: return "Request Entity Too Large";
+        case 414: return "Request-URI Too Long";
+        case 415: return "Unsupported Media Type";
+        case 416: return "Requested Range Not Satisfiable";
+        case 417: return "Expectation Failed";
+        case 418: return "I'm a Teapot";
+        case 421: return "Misdirected Request";
+        case 422: return "Unprocessable Entity";
+        case 423: return "Locked";
+        case 424: return "Failed Dependency";
+        case 425: return "Too Early";
+        case 426: return "Upgrade Required";
+        case 428: return "Precondition Required";
+        case 429: return "Too Many Requests";
+        case 431: return "Request Header Fields Too Large";
+        case 451: return "Unavailable For Legal Reasons";
+        case 500: return "Internal Server Error";
+        case 501: return "Not Implemented";
+        case 502: return "Bad Gateway";
+        case 503: return "Service Unavailable";
+        case 504: return "Gateway Timeout";
+        case 505: return "HTTP Version Not Supported";
+        case 506: return "Variant Also Negotiates";
+        case 507: return "Insufficient Storage";
+        case 508: return "Loop Detected";
+        case 510: return "Not Extended";
+        case 511: return "Network Authentication Required";
+        default: return "Unknown";
+    }
+}
+
+}  // namespace detail
+
+// tornado.web's exceptions live in gale::web (gale::HTTPError is the
+// client's, tornado.httpclient.HTTPError): throw gale::web::HTTPError(404).
+namespace web {
+
+// Tornado's HTTPError: raise it (throw) from a handler to answer with
+// status_code; log_message is logged (not shown to the client), reason
+// replaces the standard reason phrase.
+class HTTPError : public std::exception {
+public:
+    explicit HTTPError(int status_code = 500, std::string log_message = {}, std::string reason = {})
+        : status_code(status_code), log_message(std::move(log_message)), reason(std::move(reason)) {
+        text_ = fmt::format("HTTP {}: {}", status_code,
+                            this->reason.empty() ? detail::web_reason(status_code) : std::string_view(this->reason));
+        if (!this->log_message.empty()) text_ += " (" + this->log_message + ")";
+    }
+    const char* what() const noexcept override { return text_.c_str(); }
+
+    int status_code;
+    std::string log_message;
+    std::string reason;
+
+private:
+    std::string text_;
+};
+
+// A required argument is missing: 400, logged as "Missing argument <name>".
+class MissingArgumentError : public HTTPError {
+public:
+    explicit MissingArgumentError(std::string arg_name)
+        : HTTPError(400, "Missing argument " + arg_name), arg_name(std::move(arg_name)) {}
+    std::string arg_name;
+};
+
+}  // namespace web
+
+// ------------------------------------------------------------------ settings
+
+struct handler_factory;
+
+// Application settings (Tornado's **settings). serve_traceback defaults to
+// debug. default_handler answers requests no rule matches (Tornado's
+// default_handler_class + default_handler_args: handler<H>(args...));
+// without it, Tornado's 404 page. extra holds the application's own
+// settings (Tornado's user keys such as "db"): see RequestHandler::setting.
+struct Settings {
+    bool debug = false;
+    std::optional<bool> serve_traceback{};
+    std::shared_ptr<const handler_factory> default_handler{};
+    std::map<std::string, std::any, std::less<>> extra{};
+};
+
+// ------------------------------------------------------------------ handler
+
+namespace detail {
+enum class web_method : std::uint8_t { get, head, post, delete_, patch, put, options };
+inline constexpr std::size_t web_method_count = 7;
+inline constexpr std::array<std::string_view, web_method_count> web_method_names = {
+    "GET", "HEAD", "POST", "DELETE", "PATCH", "PUT", "OPTIONS"};
+inline constexpr std::array<std::string_view, web_method_count> web_method_functions = {
+    "get", "head", "post", "delete_", "patch", "put", "options"};
+
+inline std::optional<web_method> find_web_method(std::string_view method) {
+    for (std::size_t i = 0; i < web_method_count; ++i)
+        if (web_method_names[i] == method) return static_cast<web_method>(i);
+    return std::nullopt;
+}
+
+// The Date header, formatted once a second per thread.
+inline std::string_view date_header_now() {
+    thread_local std::time_t last = 0;
+    thread_local std::string text;
+    std::time_t now = std::time(nullptr);
+    if (now != last || text.empty()) {
+        text = format_timestamp(now);
+        last = now;
+    }
+    return text;
+}
+
+inline std::string sha1_hex(std::span<const std::string> parts) {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    if (!ctx) throw std::bad_alloc();
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int size = 0;
+    bool ok = EVP_DigestInit_ex(ctx, EVP_sha1(), nullptr) == 1;
+    for (const std::string& p : parts) ok = ok && EVP_DigestUpdate(ctx, p.data(), p.size()) == 1;
+    ok = ok && EVP_DigestFinal_ex(ctx, digest, &size) == 1;
+    EVP_MD_CTX_free(ctx);
+    if (!ok) throw std::runtime_error("SHA-1 failed");
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out(size * 2, '\0');
+    for (unsigned i = 0; i < size; ++i) {
+        out[2 * i] = hex[digest[i] >> 4];
+        out[2 * i + 1] = hex[digest[i] & 15];
+    }
+    return out;
+}
+
+// Tornado's _remove_control_chars_regex ([\x00-\x08\x0e-\x1f] -> ' ') and
+// str.strip() over ASCII whitespace.
+inline std::string clean_argument(std::string_view value, bool strip) {
+    std::string s(value);
+    for (char& c : s) {
+        auto u = static_cast<unsigned char>(c);
+        if (u <= 0x08 || (u >= 0x0e && u <= 0x1f)) c = ' ';
+    }
+    if (strip) {
+        constexpr std::string_view ws = " \t\n\r\v\f";
+        std::size_t b = s.find_first_not_of(ws);
+        if (b == std::string::npos) return {};
+        std::size_t e = s.find_last_not_of(ws);
+        s = s.substr(b, e - b + 1);
+    }
+    return s;
+}
+
+template <class H, class Args>
+task<void> run_handler(Application& app, HTTPServerRequest& request, route_params params,
+                       const void* factory_args, std::size_t group_count);
+}  // namespace detail
+
+class RequestHandler {
+public:
+    RequestHandler() = default;
+    RequestHandler(const RequestHandler&) = delete;
+    RequestHandler& operator=(const RequestHandler&) = delete;
+    virtual ~RequestHandler() = default;
+
+    // ------------------------------------------------------------ hooks
+
+    // Called from clear(): at the start of the request and again before an
+    // error page. Override to set headers every response carries.
+    virtual void set_default_headers() {}
+    // Writes the error page for send_error (error: the exception, or null).
+    virtual void write_error(int status_code, std::exception_ptr error);
+    // Called once the response is finished (after the access log line).
+    virtual void on_finish() {}
+
+    // ------------------------------------------------------------ input
+
+    HTTPServerRequest& request() const noexcept { return *request_; }
+    Application& application() const noexcept { return *application_; }
+    const Settings& settings() const noexcept;
+    // A user setting from Settings::extra, or null if absent or not a T.
+    template <class T>
+    const T* setting(std::string_view name) const;
+
+    // The route's groups in order (named groups too, in the pattern's order).
+    std::span<const std::string_view> path_args() const noexcept { return path_args_; }
+    // The named groups (a group that took no part: nullopt).
+    const std::vector<std::pair<std::string, std::optional<std::string>>>& path_kwargs() const noexcept {
+        return params_->path_kwargs;
+    }
+    std::optional<std::string_view> path_kwarg(std::string_view name) const {
+        const std::optional<std::string>* v = params_->kwarg(name);
+        if (!v || !*v) return std::nullopt;
+        return std::string_view(**v);
+    }
+
+    // The last value of argument `name` (query and body), control characters
+    // replaced by spaces and (with strip) whitespace stripped.
+    // MissingArgumentError if absent.
+    std::string get_argument(std::string_view name) const { return required(request_->arguments, name); }
+    std::string get_argument(std::string_view name, std::string_view default_value, bool strip = true) const {
+        return last_of(request_->arguments, name, strip).value_or(std::string(default_value));
+    }
+    std::optional<std::string> get_argument(std::string_view name, std::nullopt_t, bool strip = true) const {
+        return last_of(request_->arguments, name, strip);
+    }
+    std::vector<std::string> get_arguments(std::string_view name, bool strip = true) const {
+        return all_of(request_->arguments, name, strip);
+    }
+    std::string get_query_argument(std::string_view name) const { return required(request_->query_arguments, name); }
+    std::string get_query_argument(std::string_view name, std::string_view default_value, bool strip = true) const {
+        return last_of(request_->query_arguments, name, strip).value_or(std::string(default_value));
+    }
+    std::optional<std::string> get_query_argument(std::string_view name, std::nullopt_t, bool strip = true) const {
+        return last_of(request_->query_arguments, name, strip);
+    }
+    std::vector<std::string> get_query_arguments(std::string_view name, bool strip = true) const {
+        return all_of(request_->query_arguments, name, strip);
+    }
+    std::string get_body_argument(std::string_view name) const { return required(request_->body_arguments, name); }
+    std::string get_body_argument(std::string_view name, std::string_view default_value, bool strip = true) const {
+        return last_of(request_->body_arguments, name, strip).value_or(std::string(default_value));
+    }
+    std::optional<std::string> get_body_argument(std::string_view name, std::nullopt_t, bool strip = true) const {
+        return last_of(request_->body_arguments, name, strip);
+    }
+    std::vector<std::string> get_body_arguments(std::string_view name, bool strip = true) const {
+        return all_of(request_->body_arguments, name, strip);
+    }
+
+    // The request body parsed as JSON (json::parse_error on bad input,
+    // which answers 500 unless caught: turn it into web::HTTPError(400) to
+    // blame the client).
+    json::value json_body() const { return json::parse(request_->body); }
+
+    // ------------------------------------------------------------ output
+
+    // Sets the status; reason defaults to the standard phrase or "Unknown".
+    void set_status(int status_code, std::string_view reason = {}) {
+        status_code_ = status_code;
+        reason_ = reason.empty() ? std::string(detail::web_reason(status_code)) : std::string(reason);
+    }
+    int get_status() const noexcept { return status_code_; }
+
+    void set_header(std::string_view name, std::string_view value) { headers_.set(name, checked(value)); }
+    void add_header(std::string_view name, std::string_view value) { headers_.add(name, checked(value)); }
+    template <class N>
+        requires std::is_arithmetic_v<N>
+    void set_header(std::string_view name, N value) {
+        set_header(name, std::string_view(to_url_arg(value)));
+    }
+    template <class N>
+        requires std::is_arithmetic_v<N>
+    void add_header(std::string_view name, N value) {
+        add_header(name, std::string_view(to_url_arg(value)));
+    }
+    void clear_header(std::string_view name) { headers_.remove(name); }
+    const HTTPHeaders& headers() const noexcept { return headers_; }
+
+    // Resets the headers (Server, Content-Type, Date, then
+    // set_default_headers()), the buffered body and the status (200).
+    void clear() {
+        headers_.clear();
+        headers_.set("Server", "gale/" GALE_VERSION);
+        headers_.set("Content-Type", "text/html; charset=UTF-8");
+        headers_.set("Date", detail::date_header_now());
+        set_default_headers();
+        write_buffer_.clear();
+        status_code_ = 200;
+        reason_ = "OK";
+    }
+
+    // Buffers text for the body.
+    void write(std::string_view chunk) {
+        if (finished_) throw std::logic_error("Cannot write() after finish()");
+        write_buffer_.emplace_back(chunk);
+    }
+    void write(const char* chunk) { write(std::string_view(chunk)); }
+    // Buffers a JSON object as Tornado's json_encode writes it and sets
+    // Content-Type to application/json (objects only, as Tornado).
+    template <class J>
+        requires(std::same_as<J, json::value> || std::same_as<J, json::object>)
+    void write(const J& value) {
+        const json::value& chunk = value;
+        if (finished_) throw std::logic_error("Cannot write() after finish()");
+        if (!chunk.is_object()) {
+            std::string message = "write() only accepts bytes, unicode, and dict objects";
+            if (chunk.is_array())
+                message += ". Lists not accepted for security reasons; see "
+                           "http://www.tornadoweb.org/en/stable/web.html#tornado.web.RequestHandler.write";
+            throw std::invalid_argument(message);
+        }
+        write_buffer_.push_back(json::encode(chunk));
+        set_header("Content-Type", "application/json; charset=UTF-8");
+    }
+
+    // Sends the headers (first time) and the buffered body; awaiting it
+    // waits until the data is handed to the kernel. A response flushed
+    // before finish is sent chunked (HTTP/1.1).
+    task<void> flush() {
+        std::string chunk = take_buffer();
+        if (!headers_written_) {
+            send_headers(chunk);
+            co_await request_->connection->write(std::string_view());
+        } else if (request_->method != "HEAD") {
+            co_await request_->connection->write(chunk);
+        }
+    }
+
+    // Finishes the response: the automatic ETag (and 304), Content-Length
+    // when nothing was flushed, the access log line, then on_finish().
+    void finish(std::string_view chunk = {}) {
+        if (finished_) throw std::logic_error("finish() called twice");
+        if (!chunk.empty()) write(chunk);
+        if (!headers_written_) {
+            if (status_code_ == 200 && (request_->method == "GET" || request_->method == "HEAD") &&
+                !headers_.contains("Etag")) {
+                set_etag_header();
+                if (check_etag_header()) {
+                    write_buffer_.clear();
+                    set_status(304);
+                }
+            }
+            if (status_code_ == 204 || status_code_ == 304 || (status_code_ >= 100 && status_code_ < 200)) {
+                if (!write_buffer_.empty())
+                    throw std::logic_error("Cannot send body with " + std::to_string(status_code_));
+                headers_.remove("Content-Encoding");
+                headers_.remove("Content-Language");
+                headers_.remove("Content-Type");
+            } else if (!headers_.contains("Content-Length")) {
+                std::size_t length = 0;
+                for (const std::string& part : write_buffer_) length += part.size();
+                set_header("Content-Length", length);
+            }
+        }
+        std::string rest = take_buffer();
+        if (!headers_written_)
+            send_headers(rest);
+        else if (request_->method != "HEAD" && !rest.empty())
+            (void)request_->connection->write(rest);
+        (void)request_->connection->finish();
+        request_->finish_time = HTTPServerRequest::clock::now();
+        log_request();
+        finished_ = true;
+        on_finish();
+    }
+    template <class J>
+        requires(std::same_as<J, json::value> || std::same_as<J, json::object>)
+    void finish(const J& chunk) {
+        write(chunk);
+        finish();
+    }
+    bool finished() const noexcept { return finished_; }
+
+    // Redirects to url: 301 if permanent, else 302, or status (300-399).
+    void redirect(std::string_view url, bool permanent = false, int status = 0) {
+        if (headers_written_) throw std::logic_error("Cannot redirect after headers have been written");
+        if (status == 0) status = permanent ? 301 : 302;
+        if (status < 300 || status > 399) throw std::invalid_argument("redirect status must be 3xx");
+        set_status(status);
+        set_header("Location", url);
+        finish();
+    }
+
+    // Answers with an error page (Tornado's send_error); error is the
+    // exception being handled, if any (its web::HTTPError reason is used).
+    void send_error(int status_code = 500, std::exception_ptr error = nullptr);
+
+    // Tornado's compute_etag: the quoted SHA-1 of the buffered body.
+    virtual std::optional<std::string> compute_etag() const {
+        return "\"" + detail::sha1_hex(write_buffer_) + "\"";
+    }
+    void set_etag_header() {
+        if (std::optional<std::string> etag = compute_etag()) set_header("Etag", *etag);
+    }
+    // Whether the request's If-None-Match matches the Etag header set.
+    bool check_etag_header() const {
+        std::string_view computed = headers_.get("Etag").value_or(std::string_view());
+        std::string_view header = request_->headers.get("If-None-Match").value_or(std::string_view());
+        if (computed.empty() || header.empty()) return false;
+        auto strip_weak = [](std::string_view e) { return e.substr(0, 2) == "W/" ? e.substr(2) : e; };
+        // re.findall(r'\*|(?:W/)?"[^"]*"', header)
+        bool first = true;
+        for (std::size_t i = 0; i < header.size();) {
+            std::size_t start = i;
+            if (header[i] == '*') {
+                if (first) return true;
+                first = false;
+                ++i;
+                continue;
+            }
+            if (header.compare(i, 2, "W/") == 0 && i + 2 < header.size() && header[i + 2] == '"') i += 2;
+            if (header[i] == '"') {
+                std::size_t close = header.find('"', i + 1);
+                if (close == std::string_view::npos) break;
+                std::string_view etag = header.substr(start, close + 1 - start);
+                if (strip_weak(etag) == strip_weak(computed)) return true;
+                first = false;
+                i = close + 1;
+                continue;
+            }
+            i = start + 1;
+        }
+        return false;
+    }
+
+    template <class... Args>
+    std::string reverse_url(std::string_view name, const Args&... args) const;
+
+private:
+    template <class H, class Args>
+    friend task<void> detail::run_handler(Application&, HTTPServerRequest&, route_params, const void*, std::size_t);
+
+    static std::string_view checked(std::string_view value) {
+        for (char c : value)
+            if (static_cast<unsigned char>(c) < 0x20)
+                throw std::invalid_argument("Unsafe header value '" + std::string(value) + "'");
+        return value;
+    }
+    static std::optional<std::string> last_of(const argument_map& map, std::string_view name, bool strip) {
+        auto it = map.find(name);
+        if (it == map.end() || it->second.empty()) return std::nullopt;
+        return detail::clean_argument(it->second.back(), strip);
+    }
+    static std::vector<std::string> all_of(const argument_map& map, std::string_view name, bool strip) {
+        std::vector<std::string> out;
+        auto it = map.find(name);
+        if (it == map.end()) return out;
+        out.reserve(it->second.size());
+        for (const std::string& v : it->second) out.push_back(detail::clean_argument(v, strip));
+        return out;
+    }
+    static std::string required(const argument_map& map, std::string_view name) {
+        std::optional<std::string> v = last_of(map, name, true);
+        if (!v) throw web::MissingArgumentError(std::string(name));
+        return std::move(*v);
+    }
+    std::string take_buffer() {
+        std::string chunk;
+        if (write_buffer_.size() == 1) {
+            chunk = std::move(write_buffer_.front());
+        } else {
+            std::size_t n = 0;
+            for (const std::string& p : write_buffer_) n += p.size();
+            chunk.reserve(n);
+            for (const std::string& p : write_buffer_) chunk += p;
+        }
+        write_buffer_.clear();
+        return chunk;
+    }
+    void send_headers(std::string_view chunk) {
+        headers_written_ = true;
+        if (request_->method == "HEAD") chunk = {};
+        ResponseStartLine line{"HTTP/1.1", status_code_, reason_};
+        request_->connection->write_headers(line, headers_, chunk);
+    }
+    std::string request_summary() const {
+        return request_->method + " " + request_->uri + " (" + request_->remote_ip + ")";
+    }
+    void log_request() const;
+    void log_exception(std::exception_ptr error) const;
+    void handle_request_exception(std::exception_ptr error);
+
+    Application* application_ = nullptr;
+    HTTPServerRequest* request_ = nullptr;
+    const route_params* params_ = nullptr;
+    std::span<const std::string_view> path_args_{};
+    HTTPHeaders headers_;
+    std::vector<std::string> write_buffer_;
+    int status_code_ = 200;
+    std::string reason_ = "OK";
+    bool headers_written_ = false;
+    bool finished_ = false;
+    // The methods the handler defines, for the Allow header of a 405.
+    std::string_view allow_{};
+    bool method_not_allowed_ = false;
+};
+
+// ------------------------------------------------------------------ methods found at compile time
+
+namespace detail {
+
+template <std::size_t>
+using path_arg_t = std::string_view;
+
+template <web_method M>
+struct web_call;
+template <>
+struct web_call<web_method::get> {
+    template <class H, class... A>
+    static auto call(H& h, A... a) -> decltype(h.get(a...)) { return h.get(a...); }
+    template <class H>
+    static constexpr bool named = requires { requires std::is_member_function_pointer_v<decltype(&H::get)>; };
+};
+template <>
+struct web_call<web_method::head> {
+    template <class H, class... A>
+    static auto call(H& h, A... a) -> decltype(h.head(a...)) { return h.head(a...); }
+    template <class H>
+    static constexpr bool named = requires { requires std::is_member_function_pointer_v<decltype(&H::head)>; };
+};
+template <>
+struct web_call<web_method::post> {
+    template <class H, class... A>
+    static auto call(H& h, A... a) -> decltype(h.post(a...)) { return h.post(a...); }
+    template <class H>
+    static constexpr bool named = requires { requires std::is_member_function_pointer_v<decltype(&H::post)>; };
+};
+template <>
+struct web_call<web_method::delete_> {
+    template <class H, class... A>
+    static auto call(H& h, A... a) -> decltype(h.delete_(a...)) { return h.delete_(a...); }
+    template <class H>
+    static constexpr bool named = requires { requires std::is_member_function_pointer_v<decltype(&H::delete_)>; };
+};
+template <>
+struct web_call<web_method::patch> {
+    template <class H, class... A>
+    static auto call(H& h, A... a) -> decltype(h.patch(a...)) { return h.patch(a...); }
+    template <class H>
+    static constexpr bool named = requires { requires std::is_member_function_pointer_v<decltype(&H::patch)>; };
+};
+template <>
+struct web_call<web_method::put> {
+    template <class H, class... A>
+    static auto call(H& h, A... a) -> decltype(h.put(a...)) { return h.put(a...); }
+    template <class H>
+    static constexpr bool named = requires { requires std::is_member_function_pointer_v<decltype(&H::put)>; };
+};
+template <>
+struct web_call<web_method::options> {
+    template <class H, class... A>
+    static auto call(H& h, A... a) -> decltype(h.options(a...)) { return h.options(a...); }
+    template <class H>
+    static constexpr bool named = requires { requires std::is_member_function_pointer_v<decltype(&H::options)>; };
+};
+
+inline constexpr std::size_t max_path_args = 8;
+
+template <class H, web_method M, class Seq>
+struct takes_n;
+template <class H, web_method M, std::size_t... I>
+struct takes_n<H, M, std::index_sequence<I...>> {
+    static constexpr bool value = requires(H& h) { web_call<M>::call(h, path_arg_t<I>{}...); };
+};
+template <class H, web_method M, std::size_t N>
+inline constexpr bool takes_v = takes_n<H, M, std::make_index_sequence<N>>::value;
+template <class H, web_method M>
+inline constexpr bool takes_span_v =
+    requires(H& h, std::span<const std::string_view> a) { web_call<M>::call(h, a); };
+
+// Which numbers of string_view arguments method M of H takes (bit N), and
+// whether it takes a span of them (any number).
+struct method_shape {
+    std::uint16_t arities = 0;
+    bool variadic = false;
+    constexpr bool defined() const noexcept { return arities != 0 || variadic; }
+    constexpr bool accepts(std::size_t n) const noexcept { return variadic || (n <= max_path_args && (arities >> n) & 1u); }
+};
+
+template <class H, web_method M>
+constexpr method_shape shape_of() {
+    method_shape s;
+    [&]<std::size_t... N>(std::index_sequence<N...>) {
+        ((s.arities |= takes_v<H, M, N> ? std::uint16_t(1u << N) : std::uint16_t(0)), ...);
+    }(std::make_index_sequence<max_path_args + 1>{});
+    s.variadic = takes_span_v<H, M>;
+    return s;
+}
+
+template <class H>
+constexpr std::array<method_shape, web_method_count> shapes_of() {
+    return {shape_of<H, web_method::get>(),   shape_of<H, web_method::head>(),  shape_of<H, web_method::post>(),
+            shape_of<H, web_method::delete_>(), shape_of<H, web_method::patch>(), shape_of<H, web_method::put>(),
+            shape_of<H, web_method::options>()};
+}
+
+// A method named like an HTTP method that takes no std::string_view
+// arguments (std::string, int...) would silently answer 405: refuse it.
+template <class H, web_method M>
+constexpr bool misdeclared() {
+    if constexpr (web_call<M>::template named<H>)
+        return !shape_of<H, M>().defined();
+    else
+        return false;
+}
+
+template <class H>
+struct allow_text {
+    static constexpr auto shapes = shapes_of<H>();
+    static constexpr std::size_t length = [] {
+        std::size_t n = 0;
+        for (std::size_t i = 0; i < web_method_count; ++i)
+            if (shapes[i].defined()) n += web_method_names[i].size() + (n ? 2 : 0);
+        return n;
+    }();
+    static constexpr std::array<char, length + 1> text = [] {
+        std::array<char, length + 1> out{};
+        std::size_t k = 0;
+        for (std::size_t i = 0; i < web_method_count; ++i) {
+            if (!shapes[i].defined()) continue;
+            if (k) {
+                out[k++] = ',';
+                out[k++] = ' ';
+            }
+            for (char c : web_method_names[i]) out[k++] = c;
+        }
+        return out;
+    }();
+    static constexpr std::string_view value{text.data(), length};
+};
+
+// Calls method M with n = args.size() arguments; a void method returns an
+// empty task.
+template <class H, web_method M>
+task<void> start_method(H& h, std::span<const std::string_view> args) {
+    task<void> result;
+    auto take = [&](auto&& r) {
+        if constexpr (!std::is_void_v<std::remove_cvref_t<decltype(r)>>) result = std::move(r);
+    };
+    if constexpr (takes_span_v<H, M>) {
+        if constexpr (std::is_void_v<decltype(web_call<M>::call(h, args))>)
+            web_call<M>::call(h, args);
+        else
+            result = web_call<M>::call(h, args);
+    } else {
+        [&]<std::size_t... N>(std::index_sequence<N...>) {
+            (
+                [&] {
+                    if constexpr (takes_v<H, M, N>) {
+                        if (args.size() != N) return;
+                        [&]<std::size_t... I>(std::index_sequence<I...>) {
+                            using R = decltype(web_call<M>::call(h, path_arg_t<I>{}...));
+                            if constexpr (std::is_void_v<R>)
+                                web_call<M>::call(h, args[I]...);
+                            else
+                                take(web_call<M>::call(h, args[I]...));
+                        }(std::make_index_sequence<N>{});
+                    }
+                }(),
+                ...);
+        }(std::make_index_sequence<max_path_args + 1>{});
+    }
+    return result;
+}
+
+template <class H>
+task<void> start_web_method(H& h, web_method m, std::span<const std::string_view> args) {
+    switch (m) {
+        case web_method::get: return start_method<H, web_method::get>(h, args);
+        case web_method::head: return start_method<H, web_method::head>(h, args);
+        case web_method::post: return start_method<H, web_method::post>(h, args);
+        case web_method::delete_: return start_method<H, web_method::delete_>(h, args);
+        case web_method::patch: return start_method<H, web_method::patch>(h, args);
+        case web_method::put: return start_method<H, web_method::put>(h, args);
+        case web_method::options: return start_method<H, web_method::options>(h, args);
+    }
+    return {};
+}
+
+template <class H, class... A>
+constexpr bool can_initialize(std::tuple<A...>*) {
+    return requires(H& h, const A&... a) { h.initialize(a...); };
+}
+
+template <class H>
+task<void> start_prepare(H& h) {
+    if constexpr (requires { h.prepare(); }) {
+        if constexpr (std::is_void_v<decltype(h.prepare())>)
+            h.prepare();
+        else
+            return h.prepare();
+    }
+    return {};
+}
+
+}  // namespace detail
+
+// ------------------------------------------------------------------ factories and rules
+
+// How a route makes its handler: the handler type's run function, the
+// arguments for its initialize, and the methods it defines (from handler<H>).
+struct handler_factory {
+    task<void> (*run)(Application&, HTTPServerRequest&, route_params, const void*, std::size_t) = nullptr;
+    std::shared_ptr<const void> args;
+    std::array<detail::method_shape, detail::web_method_count> shapes{};
+    std::string_view type_name;
+
+    // Throws std::invalid_argument if a method cannot take `groups` arguments.
+    void check(std::size_t groups, std::string_view pattern) const {
+        for (std::size_t i = 0; i < detail::web_method_count; ++i) {
+            const detail::method_shape& s = shapes[i];
+            if (s.defined() && !s.accepts(groups))
+                throw std::invalid_argument(fmt::format(
+                    "url pattern '{}' has {} group{} but the handler's {}() cannot take {} std::string_view "
+                    "argument{}",
+                    pattern, groups, groups == 1 ? "" : "s", detail::web_method_functions[i], groups,
+                    groups == 1 ? "" : "s"));
+        }
+    }
+};
+
+// A route's handler: each request gets a fresh H; if H has
+// initialize(args...), it is called with copies of args (Tornado's
+// initialize(**kwargs)), after set_default_headers and before prepare.
+template <class H, class... Args>
+std::shared_ptr<const handler_factory> handler(Args&&... args) {
+    static_assert(std::is_base_of_v<RequestHandler, H>, "a handler derives from gale::RequestHandler");
+    static_assert(std::is_default_constructible_v<H>, "a handler is default-constructible (use initialize)");
+    static_assert(!detail::misdeclared<H, detail::web_method::get>() &&
+                      !detail::misdeclared<H, detail::web_method::head>() &&
+                      !detail::misdeclared<H, detail::web_method::post>() &&
+                      !detail::misdeclared<H, detail::web_method::delete_>() &&
+                      !detail::misdeclared<H, detail::web_method::patch>() &&
+                      !detail::misdeclared<H, detail::web_method::put>() &&
+                      !detail::misdeclared<H, detail::web_method::options>(),
+                  "an HTTP method of a handler takes std::string_view arguments (one per group) "
+                  "or one std::span<const std::string_view>");
+    using tuple_type = std::tuple<std::decay_t<Args>...>;
+    if constexpr (sizeof...(Args) > 0)
+        static_assert(detail::can_initialize<H>(static_cast<tuple_type*>(nullptr)),
+                      "handler<H>(args...): H needs initialize(args...) taking those arguments");
+    auto f = std::make_shared<handler_factory>();
+    f->run = &detail::run_handler<H, tuple_type>;
+    f->args = std::make_shared<const tuple_type>(std::forward<Args>(args)...);
+    f->shapes = detail::shapes_of<H>();
+    return f;
+}
+
+// One rule of an Application: a path pattern, its handler, a name for
+// reverse_url.
+struct URLSpec {
+    std::string pattern;
+    std::shared_ptr<const handler_factory> factory;
+    std::string name{};
+
+    URLSpec(std::string_view pattern_, std::shared_ptr<const handler_factory> factory_, std::string name_ = {})
+        : pattern(pattern_), factory(std::move(factory_)), name(std::move(name_)) {}
+};
+
+inline URLSpec url(std::string_view pattern, std::shared_ptr<const handler_factory> factory, std::string name = {}) {
+    return URLSpec(pattern, std::move(factory), std::move(name));
+}
+
+// ------------------------------------------------------------------ Application
+
+class Application {
+public:
+    explicit Application(std::vector<URLSpec> rules = {}, Settings settings = {});
+    Application(const Application&) = delete;
+    Application& operator=(const Application&) = delete;
+
+    // Rules for requests whose host (without port) matches host_pattern;
+    // tried before the rules given to the constructor, in the order added.
+    void add_handlers(std::string_view host_pattern, std::vector<URLSpec> rules) {
+        auto matcher = std::make_shared<const HostMatches>(host_pattern);
+        hosts_.insert(hosts_.end() - 1, host_group{std::move(matcher), compile(rules)});
+    }
+
+    const Settings& settings() const noexcept { return settings_; }
+
+    // The path of the rule named `name` with args in its groups
+    // (std::out_of_range "<name> not found in named urls" if there is none).
+    template <class... Args>
+    std::string reverse_url(std::string_view name, const Args&... args) const {
+        std::vector<std::string> v{to_url_arg(args)...};
+        for (const host_group& g : hosts_)
+            for (const route& r : g.routes)
+                if (!r.name.empty() && r.name == name) return *r.matcher.reverse(v);
+        throw url_not_found(name);
+    }
+
+    // The HTTPServer callback: routes the request and runs its handler.
+    task<void> operator()(HTTPServerRequest& request) {
+        route_params params;
+        for (const host_group& g : hosts_) {
+            if (g.host && !g.host->match(request, params)) continue;
+            for (const route& r : g.routes) {
+                if (r.matcher.match_path(request.path, params))
+                    return r.factory->run(*this, request, std::move(params), r.factory->args.get(), r.groups);
+                params.clear();
+            }
+        }
+        const handler_factory& f = settings_.default_handler ? *settings_.default_handler : *not_found_;
+        return f.run(*this, request, std::move(params), f.args.get(), 0);
+    }
+
+    // Starts an HTTPServer for this application; returns the bound port.
+    std::uint16_t listen(std::uint16_t port, std::string_view address = "", HTTPServerOptions options = {}) {
+        auto server = std::make_unique<HTTPServer>([this](HTTPServerRequest& r) { return (*this)(r); },
+                                                   std::move(options));
+        std::uint16_t bound = server->listen(port, address);
+        servers_.push_back(std::move(server));
+        return bound;
+    }
+    // Stops accepting on every server started by listen().
+    void stop() {
+        for (auto& s : servers_) s->stop();
+    }
+    // Stops accepting, closes every connection and waits for them to end.
+    task<void> close_all_connections() {
+        stop();
+        for (auto& s : servers_) co_await s->close_all_connections();
+    }
+    const std::vector<std::unique_ptr<HTTPServer>>& servers() const noexcept { return servers_; }
+
+    // Tornado's log_request: the access log line, its level by status.
+    void log_request(const RequestHandler& handler) const {
+        int status = handler.get_status();
+        detail::log_level level = status < 400   ? detail::log_level::info
+                                  : status < 500 ? detail::log_level::warning
+                                                 : detail::log_level::error;
+        if (!detail::log_enabled(level)) return;
+        const HTTPServerRequest& r = handler.request();
+        detail::log(detail::access_log, level, "web", 2243, "{} {} {} ({}) {:.2f}ms", status, r.method, r.uri,
+                    r.remote_ip, 1000.0 * r.request_time());
+    }
+
+private:
+    struct route {
+        PathMatches matcher;
+        std::shared_ptr<const handler_factory> factory;
+        std::string name;
+        std::size_t groups;
+    };
+    struct host_group {
+        std::shared_ptr<const HostMatches> host;  // null: any host
+        std::vector<route> routes;
+    };
+
+    static std::vector<route> compile(const std::vector<URLSpec>& rules) {
+        std::vector<route> out;
+        out.reserve(rules.size());
+        for (const URLSpec& spec : rules) {
+            if (!spec.factory) throw std::invalid_argument("url pattern '" + spec.pattern + "' has no handler");
+            PathMatches m(spec.pattern);
+            std::size_t groups = m.group_count();
+            spec.factory->check(groups, m.pattern());
+            out.push_back(route{std::move(m), spec.factory, spec.name, groups});
+        }
+        return out;
+    }
+
+    Settings settings_;
+    std::vector<host_group> hosts_;
+    std::shared_ptr<const handler_factory> not_found_;
+    std::vector<std::unique_ptr<HTTPServer>> servers_;
+};
+
+// ------------------------------------------------------------------ RequestHandler members needing Application
+
+inline const Settings& RequestHandler::settings() const noexcept { return application_->settings(); }
+
+template <class T>
+const T* RequestHandler::setting(std::string_view name) const {
+    const auto& extra = application_->settings().extra;
+    auto it = extra.find(name);
+    if (it == extra.end()) return nullptr;
+    return std::any_cast<T>(&it->second);
+}
+
+template <class... Args>
+std::string RequestHandler::reverse_url(std::string_view name, const Args&... args) const {
+    return application_->reverse_url(name, args...);
+}
+
+inline void RequestHandler::log_request() const { application_->log_request(*this); }
+
+inline void RequestHandler::write_error(int status_code, std::exception_ptr error) {
+    bool http_error = false;
+    std::string what;
+    if (error) {
+        try {
+            std::rethrow_exception(error);
+        } catch (const web::HTTPError& e) {
+            http_error = true;
+            what = e.what();
+        } catch (const std::exception& e) {
+            what = e.what();
+        } catch (...) {
+            what = "unknown exception";
+        }
+    }
+    if (error && !http_error && settings().serve_traceback.value_or(false)) {
+        set_header("Content-Type", "text/plain");
+        write(what);
+        write("\n");
+        finish();
+        return;
+    }
+    finish(fmt::format("<html><title>{0}: {1}</title><body>{0}: {1}</body></html>", status_code, reason_));
+}
+
+inline void RequestHandler::send_error(int status_code, std::exception_ptr error) {
+    if (headers_written_) {
+        detail::log(detail::gen_log, detail::log_level::error, "web", 1305,
+                    "Cannot send error response after headers written");
+        if (!finished_) {
+            try {
+                finish();
+            } catch (...) {
+                detail::log(detail::gen_log, detail::log_level::error, "web", 1310, "Failed to flush partial response: {}",
+                            detail::describe_current_exception());
+            }
+        }
+        return;
+    }
+    clear();
+    std::string reason;
+    if (error) {
+        try {
+            std::rethrow_exception(error);
+        } catch (const web::HTTPError& e) {
+            reason = e.reason;
+        } catch (...) {
+        }
+    }
+    set_status(status_code, reason);
+    if (method_not_allowed_) set_header("Allow", allow_);
+    try {
+        write_error(status_code, error);
+    } catch (...) {
+        detail::log(detail::app_log, detail::log_level::error, "web", 1335, "Uncaught exception in write_error: {}",
+                    detail::describe_current_exception());
+    }
+    if (!finished_) finish();
+}
+
+inline void RequestHandler::log_exception(std::exception_ptr error) const {
+    try {
+        std::rethrow_exception(error);
+    } catch (const web::HTTPError& e) {
+        if (!e.log_message.empty())
+            detail::log(detail::gen_log, detail::log_level::warning, "web", 1820, "{} {}: {}", e.status_code,
+                        request_summary(), e.log_message);
+    } catch (...) {
+        const HTTPServerRequest& r = *request_;
+        detail::log(detail::app_log, detail::log_level::error, "web", 1829,
+                    "Uncaught exception {}\nHTTPServerRequest(protocol='{}', host='{}', method='{}', uri='{}', "
+                    "version='{}', remote_ip='{}')\n{}",
+                    request_summary(), r.protocol, r.host, r.method, r.uri, r.version, r.remote_ip,
+                    detail::describe_current_exception());
+    }
+}
+
+inline void RequestHandler::handle_request_exception(std::exception_ptr error) {
+    log_exception(error);
+    if (finished_) return;
+    int code = 500;
+    try {
+        std::rethrow_exception(error);
+    } catch (const web::HTTPError& e) {
+        code = e.status_code;
+    } catch (...) {
+    }
+    send_error(code, error);
+}
+
+// ------------------------------------------------------------------ the request's life
+
+namespace detail {
+
+template <class H, class Args>
+task<void> run_handler(Application& app, HTTPServerRequest& request, route_params params, const void* factory_args,
+                       std::size_t group_count) {
+    H h;
+    RequestHandler& base = h;
+    base.application_ = &app;
+    base.request_ = &request;
+    base.params_ = &params;
+    base.allow_ = allow_text<H>::value;
+    // The groups as views: positional groups, else the named ones in order.
+    std::array<std::string_view, max_path_args> small{};
+    std::vector<std::string_view> large;
+    std::span<std::string_view> views;
+    if (group_count <= max_path_args)
+        views = std::span<std::string_view>(small.data(), group_count);
+    else {
+        large.resize(group_count);
+        views = large;
+    }
+    for (std::size_t i = 0; i < group_count; ++i) {
+        const std::optional<std::string>* g = nullptr;
+        if (i < params.path_args.size())
+            g = &params.path_args[i];
+        else if (i < params.path_kwargs.size())
+            g = &params.path_kwargs[i].second;
+        if (g && *g) views[i] = **g;
+    }
+    base.path_args_ = views;
+
+    std::exception_ptr error;
+    try {
+        base.clear();
+        if constexpr (std::tuple_size_v<Args> > 0)
+            std::apply([&](const auto&... a) { h.initialize(a...); }, *static_cast<const Args*>(factory_args));
+        std::optional<web_method> method = find_web_method(request.method);
+        if (!method) {
+            base.method_not_allowed_ = true;
+            throw web::HTTPError(405);
+        }
+        task<void> prepared = start_prepare(h);
+        if (prepared.valid()) co_await std::move(prepared);
+        if (!base.finished_) {
+            if (!allow_text<H>::shapes[static_cast<std::size_t>(*method)].defined()) {
+                base.method_not_allowed_ = true;
+                throw web::HTTPError(405);
+            }
+            task<void> work = start_web_method(h, *method, views);
+            if (work.valid()) co_await std::move(work);
+            if (!base.finished_) base.finish();
+        }
+    } catch (...) {
+        error = std::current_exception();
+    }
+    if (error) {
+        try {
+            base.handle_request_exception(error);
+        } catch (...) {
+            log(app_log, log_level::error, "web", 1700, "Exception in exception handler: {}",
+                describe_current_exception());
+        }
+    }
+}
+
+}  // namespace detail
+
+// ------------------------------------------------------------------ built-in handlers
+
+// Redirects every GET to url, "{0}", "{1}"... replaced by the groups and
+// "{name}" by named groups (Python's str.format with plain fields), the
+// request's query appended. 301 when permanent (the default), else 302.
+class RedirectHandler : public RequestHandler {
+public:
+    void initialize(const std::string& url, bool permanent = true) {
+        url_ = url;
+        permanent_ = permanent;
+    }
+    task<void> get(std::span<const std::string_view> args) {
+        std::string to;
+        for (std::size_t i = 0; i < url_.size(); ++i) {
+            char c = url_[i];
+            if ((c == '{' || c == '}') && i + 1 < url_.size() && url_[i + 1] == c) {
+                to += c;
+                ++i;
+                continue;
+            }
+            if (c != '{') {
+                to += c;
+                continue;
+            }
+            std::size_t close = url_.find('}', i);
+            if (close == std::string::npos) throw std::invalid_argument("Single '{' encountered in format string");
+            std::string_view field = std::string_view(url_).substr(i + 1, close - i - 1);
+            std::size_t index = 0;
+            auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), index);
+            if (ec == std::errc() && end == field.data() + field.size()) {
+                if (index >= args.size()) throw std::out_of_range("Replacement index " + std::string(field) + " out of range");
+                to += args[index];
+            } else if (std::optional<std::string_view> named = path_kwarg(field)) {
+                to += *named;
+            } else {
+                throw std::out_of_range("KeyError: '" + std::string(field) + "'");
+            }
+            i = close;
+        }
+        if (!request().query_arguments.empty()) {
+            std::vector<std::pair<std::string, std::string>> query;
+            for (const auto& [name, values] : request().query_arguments)
+                for (const std::string& v : values) query.emplace_back(name, v);
+            to = url_concat(to, query);
+        }
+        redirect(to, permanent_);
+        co_return;
+    }
+
+private:
+    std::string url_;
+    bool permanent_ = true;
+};
+
+// Answers every request with web::HTTPError(status_code) (the 404 of an
+// unmatched path is this handler with 404).
+class ErrorHandler : public RequestHandler {
+public:
+    void initialize(int status_code) { code_ = status_code; }
+    void prepare() { throw web::HTTPError(code_); }
+
+private:
+    int code_ = 500;
+};
+
+inline Application::Application(std::vector<URLSpec> rules, Settings settings)
+    : settings_(std::move(settings)), not_found_(handler<ErrorHandler>(404)) {
+    if (!settings_.serve_traceback) settings_.serve_traceback = settings_.debug;
+    hosts_.push_back(host_group{nullptr, compile(rules)});
+}
+
+}  // namespace gale
