@@ -677,6 +677,9 @@ TEST_CASE("escape: linkify's positional form is Tornado's signature") {
     CHECK(gale::linkify("Just a www.example.com link.", false, "", true) == "Just a www.example.com link.");
     CHECK(gale::linkify("A file:///passwords.txt and http://web.com link", false, "", false, {"file"}) ==
           R"(A <a href="file:///passwords.txt">file:///passwords.txt</a> and http://web.com link)");
+    // designated initializers compile clean under -Wextra (every field has a default)
+    CHECK(gale::linkify("ftp://x.y www.a.b", {.require_protocol = true, .permitted_protocols = {"ftp"}}) ==
+          R"(<a href="ftp://x.y">ftp://x.y</a> www.a.b)");
     CHECK(gale::linkify("\xff http://x.y") == "\xef\xbf\xbd <a href=\"http://x.y\">http://x.y</a>");  // U+FFFD
 }
 

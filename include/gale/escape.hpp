@@ -540,9 +540,9 @@ inline std::string squeeze(std::string_view value) {
 
 struct linkify_options {
     bool shorten = false;  // shorten long URLs for display (full URL in title)
-    std::string extra_params;  // extra text inside the <a> tag, e.g. rel="nofollow"
+    std::string extra_params{};  // extra text inside the <a> tag, e.g. rel="nofollow"
     // If set, called with each link's href; its result is used instead of extra_params.
-    std::function<std::string(std::string_view href)> extra_params_fn;
+    std::function<std::string(std::string_view href)> extra_params_fn{};
     bool require_protocol = false;  // false: www.example.com is linked too
     std::vector<std::string> permitted_protocols{"http", "https"};
 };
