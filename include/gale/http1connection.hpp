@@ -19,6 +19,7 @@
 //       header_timeout, max_body_size, body_timeout, decompress
 //   task<bool> read_request_head(RequestStartLine&, HTTPHeaders&)      // server
 //   task<bool> read_request_head(HTTPServerRequest&)  // server: into method, uri, version, headers
+//   start_request_head(), try_request_head(request)    // server: the same in steps (no coroutine)
 //   task<ResponseStartLine> read_response_head(HTTPHeaders&)           // client
 //   task<std::string> read_body() / task<void> read_body(sink)         // both
 //   write_headers(start_line, headers, first_chunk = {})              // both
@@ -273,9 +274,27 @@ public:
     }
 
     // The same, into a request object's method, uri, version and headers,
-    // whose memory is reused (what HTTPServer does).
+    // whose memory is reused.
     task<bool> read_request_head(HTTPServerRequest& request) {
         return read_request_head(request.method, request.uri, request.version, request.headers);
+    }
+
+    // read_request_head(request) in steps, for a caller that waits for the
+    // bytes itself (HTTPServer does, which saves a coroutine frame per
+    // request): start_request_head() once, then try_request_head(request)
+    // until it is no longer incomplete, awaiting
+    // IOStream::fill_awaiter(stream(), false) in between (which returning 0
+    // means the connection ended).
+    enum class head_progress { incomplete, complete, ended };
+
+    void start_request_head() {
+        begin_message();
+        watchdog_->arm(params_.header_timeout);
+        head_scanned_ = 0;
+    }
+
+    head_progress try_request_head(HTTPServerRequest& request) {
+        return try_request_head(request.method, request.uri, request.version, request.headers);
     }
 
     // Client: reads a response head. Informational (1xx) heads are returned
@@ -564,18 +583,20 @@ private:
 
     task<bool> read_request_head(std::string& method, std::string& target, std::string& version,
                                  HTTPHeaders& headers) {
-        begin_message();
-        // The wait for the head is inlined (not a coroutine of its own): it
-        // runs once per request.
-        watchdog_->arm(params_.header_timeout);
-        std::size_t scanned = 0;
-        std::string_view head;
+        start_request_head();
         for (;;) {
-            head_search found = find_head(scanned, head);
-            if (found == head_search::found) break;
-            if (found == head_search::too_large) co_return false;
+            head_progress progress = try_request_head(method, target, version, headers);
+            if (progress != head_progress::incomplete) co_return progress == head_progress::complete;
             if (co_await IOStream::fill_awaiter(*stream_, false) == 0) co_return false;
         }
+    }
+
+    head_progress try_request_head(std::string& method, std::string& target, std::string& version,
+                                   HTTPHeaders& headers) {
+        std::string_view head;
+        head_search found = find_head(head_scanned_, head);
+        if (found == head_search::incomplete) return head_progress::incomplete;
+        if (found == head_search::too_large) return head_progress::ended;
         std::string_view rest = head;
         detail::parse_request_start_line(detail::next_line(rest), method, target, version);
         headers.clear();
@@ -599,7 +620,7 @@ private:
         // (From here on the headers may change, so `fields` is not used.)
         if (body_mode_ == body_mode::fixed) body_remaining_ = content_length(headers);
         setup_decompression(headers);
-        co_return true;
+        return head_progress::complete;
     }
 
     enum class head_search { found, incomplete, too_large };
@@ -902,6 +923,7 @@ private:
     bool request_wants_keep_alive_ = false;
     bool disconnect_on_finish_ = false;
     bool nodelay_ = false;
+    std::size_t head_scanned_ = 0;  // how far the search for the head's end has got
 };
 
 }  // namespace gale

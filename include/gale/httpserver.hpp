@@ -133,7 +133,12 @@ public:
         for (;;) {
             bool malformed = false;
             try {
-                if (!co_await connection.read_request_head(request)) break;
+                // (read_request_head's steps, so that no coroutine frame is made for them)
+                connection.start_request_head();
+                HTTP1Connection::head_progress progress;
+                while ((progress = connection.try_request_head(request)) == HTTP1Connection::head_progress::incomplete)
+                    if (co_await IOStream::fill_awaiter(connection.stream(), false) == 0) break;
+                if (progress != HTTP1Connection::head_progress::complete) break;
                 request.start_next(remote_ip, protocol, &connection);
                 if (options_.xheaders) apply_xheaders(request);
                 if (!connection.read_finished()) request.body = co_await connection.read_body();
