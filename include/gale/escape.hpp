@@ -1,7 +1,7 @@
 // Tornado's tornado.escape for C++: HTML, JSON and URL escaping and a few
 // text helpers, with Tornado's exact output.
 //
-//   gale::xhtml_escape(R"(<a href="x">&'</a>)");  // &lt;a href=&quot;x&quot;&gt;&amp;&#x27;&lt;/a&gt;
+//   gale::xhtml_escape(R"(<a href="x">&'</a>)");  // &lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;
 //   gale::xhtml_unescape("&lt;&eacute;&#233;&#xe9;");    // <ééé
 //   gale::json_encode(gale::json::object{{"a", "</script>"}});  // {"a": "<\/script>"}
 //   gale::squeeze("  a \t\n b  ");                 // "a b"
@@ -25,8 +25,6 @@
 //   included here (Tornado keeps them in tornado.escape; gale keeps one copy).
 //
 // Where gale differs from Tornado 6.2, and why:
-// - xhtml_escape writes ' as &#x27; (Tornado 6.3 and later, which use
-//   Python's html.escape; 6.2 writes &#39;). Browsers read both alike.
 // - json_decode lives in <gale/json_parse.hpp> so that pages which only
 //   escape do not compile simdjson. It refuses integers outside int64,
 //   NaN/Infinity and lone surrogates (see json_parse.hpp).
@@ -450,7 +448,9 @@ inline std::optional<char32_t> named_entity(std::string_view name) {
 
 }  // namespace detail::escape
 
-// Tornado's xhtml_escape: & < > " ' replaced by &amp; &lt; &gt; &quot; &#x27;.
+// Tornado 6.2's xhtml_escape: & < > " ' replaced by &amp; &lt; &gt; &quot; &#39;
+// (6.3 and later write &#x27;, from Python's html.escape; gale follows the
+// version it reproduces).
 inline std::string xhtml_escape(std::string_view value) {
     std::string out;
     out.reserve(value.size() + value.size() / 8);
@@ -462,7 +462,7 @@ inline std::string xhtml_escape(std::string_view value) {
         case '<': rep = "&lt;"; break;
         case '>': rep = "&gt;"; break;
         case '"': rep = "&quot;"; break;
-        case '\'': rep = "&#x27;"; break;
+        case '\'': rep = "&#39;"; break;
         default: continue;
         }
         out.append(value, run, i - run);
