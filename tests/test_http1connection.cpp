@@ -156,6 +156,10 @@ TEST_CASE("response framing as the client reads it") {
         {"GET", "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok", "ok", false},
         {"GET", "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok", "ok", false},
         {"GET", "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok", "ok", true},
+        // Connection is a list of options (RFC 9110 section 7.6.1): close wins.
+        {"GET", "HTTP/1.1 200 OK\r\nConnection: keep-alive, close\r\nContent-Length: 2\r\n\r\nok", "ok", false},
+        {"GET", "HTTP/1.0 200 OK\r\nConnection: Keep-Alive, Close\r\nContent-Length: 2\r\n\r\nok", "ok", false},
+        {"GET", "HTTP/1.0 200 OK\r\nConnection: foo, keep-alive\r\nContent-Length: 2\r\n\r\nok", "ok", true},
     };
     for (const sample& s : samples) {
         CAPTURE(s.wire);
@@ -167,6 +171,48 @@ TEST_CASE("response framing as the client reads it") {
             co_await r.client.read_response_head(headers);
             CHECK(co_await r.client.read_body() == s.body);
             CHECK(r.client.keep_alive() == s.keep_alive);
+        });
+    }
+}
+
+TEST_CASE("a request's Connection options decide keep-alive: close wins, keep-alive counts on HTTP/1.0") {
+    struct sample {
+        std::string version, connection;  // connection: the header's value, or none if empty
+        bool keep_alive;
+        std::string response_connection;  // the Connection header of the response, if any
+    };
+    const std::vector<sample> samples = {
+        {"HTTP/1.1", "", true, ""},
+        {"HTTP/1.1", "Keep-Alive", true, ""},
+        {"HTTP/1.1", "upgrade, keep-alive", true, ""},
+        {"HTTP/1.1", "close", false, "close"},
+        {"HTTP/1.1", "keep-alive, close", false, "close"},
+        {"HTTP/1.1", "keep-alive , CLOSE ", false, "close"},
+        {"HTTP/1.0", "", false, ""},
+        {"HTTP/1.0", "keep-alive", true, "Keep-Alive"},
+        {"HTTP/1.0", "Keep-Alive, Upgrade", true, "Keep-Alive"},
+        {"HTTP/1.0", "keep-alive, close", false, ""},
+    };
+    for (const sample& s : samples) {
+        CAPTURE(s.version);
+        CAPTURE(s.connection);
+        run_async([&]() -> gale::task<void> {
+            auto pair = connected_pair();
+            HTTP1Connection server(pair.server, false);
+            std::string request = "GET / " + s.version + "\r\nHost: h\r\n";
+            if (!s.connection.empty()) request += "Connection: " + s.connection + "\r\n";
+            co_await pair.client->write(request + "\r\n");
+            RequestStartLine line;
+            HTTPHeaders headers;
+            REQUIRE(co_await server.read_request_head(line, headers));
+            co_await server.read_body();
+            HTTPHeaders response{{"Content-Length", "2"}};
+            server.write_headers(ResponseStartLine{"HTTP/1.1", 200, "OK"}, response, "ok");
+            co_await server.finish();
+            CHECK(server.keep_alive() == s.keep_alive);
+            std::string head = co_await pair.client->read_until("\r\n\r\n");
+            HTTPHeaders sent = HTTPHeaders::parse(head.substr(head.find("\r\n") + 2));
+            CHECK(sent.get("Connection", "") == s.response_connection);
         });
     }
 }

@@ -56,6 +56,11 @@
 // a head (it is the server's idle_connection_timeout), body_timeout the
 // wait for a body; either closes the connection when it passes.
 //
+// Keep-alive is decided as Tornado does, except that Connection is read as
+// a list of options (RFC 9110 section 7.6.1): "keep-alive, close" closes
+// the connection, and "keep-alive" among others keeps an HTTP/1.0 one
+// (Tornado compares the whole value).
+//
 // Writing follows Tornado: a response to an HTTP/1.1 request that has
 // neither Content-Length nor Transfer-Encoding is sent chunked (except for
 // HEAD, 1xx, 204 and 304, which have no body); "Connection: close" is added
@@ -326,7 +331,7 @@ public:
         }
         if (has_te && has_cl) throw HTTPInputError("Response with both Transfer-Encoding and Content-Length");
         disconnect_on_finish_ =
-            disconnect_on_finish_ || !can_keep_alive(start_line.version == "HTTP/1.1", nullptr, fields);
+            disconnect_on_finish_ || !can_keep_alive(start_line.version == "HTTP/1.1", nullptr, fields, headers);
         if (head_request_ || code == 304) {
             body_mode_ = body_mode::none;
         } else if (has_cl) {
@@ -422,7 +427,7 @@ public:
         // delimited by nothing ends when the connection closes, and a
         // response saying "Connection: close" is the last one.
         bool has_body = !head_request_ && !no_body_code;
-        if ((has_body && !chunking_output_ && !has_length) || (fields.connection.count > 0 && has_close_option(headers)))
+        if ((has_body && !chunking_output_ && !has_length) || (fields.connection.count > 0 && has_connection_option(headers, "close")))
             disconnect_on_finish_ = true;
         if (http11_request_ && disconnect_on_finish_) headers.set("Connection", "close");
         if (request_wants_keep_alive_ && !disconnect_on_finish_) headers.set("Connection", "Keep-Alive");
@@ -607,9 +612,10 @@ private:
         http11_request_ = version.back() == '1';
         detail::framing_fields fields(headers);
         check_request_framing(fields);
-        disconnect_on_finish_ = !can_keep_alive(http11_request_, &method, fields);
-        request_wants_keep_alive_ = version.back() == '0' &&
-                                    detail::iequals(fields.value(fields.connection, "Connection").value_or(""), "keep-alive");
+        disconnect_on_finish_ = !can_keep_alive(http11_request_, &method, fields, headers);
+        // A 1.0 client asking to keep the connection is told it is kept.
+        request_wants_keep_alive_ = version.back() == '0' && !disconnect_on_finish_ && fields.connection.count > 0 &&
+                                    has_connection_option(headers, "keep-alive");
         expect_continue_ = detail::iequals(fields.value(fields.expect, "Expect").value_or(""), "100-continue");
         body_mode_ = fields.transfer_encoding.count > 0 ? body_mode::chunked
                      : fields.content_length.count > 0  ? body_mode::fixed
@@ -670,15 +676,18 @@ private:
         }
     }
 
-    // Tornado's _can_keep_alive.
-    bool can_keep_alive(bool http11, const std::string* method, const detail::framing_fields& fields) const {
+    // Tornado's _can_keep_alive, with Connection read as a list of options
+    // (RFC 9110 section 7.6.1): "keep-alive, close" closes, where Tornado
+    // compares the whole value.
+    bool can_keep_alive(bool http11, const std::string* method, const detail::framing_fields& fields,
+                        const HTTPHeaders& headers) const {
         if (params_.no_keep_alive) return false;
-        std::optional<std::string_view> connection = fields.value(fields.connection, "Connection");
-        if (http11) return !connection || !detail::iequals(*connection, "close");
+        bool close = fields.connection.count > 0 && has_connection_option(headers, "close");
+        if (http11) return !close;
         if (fields.content_length.count > 0 ||
             detail::iequals(fields.value(fields.transfer_encoding, "Transfer-Encoding").value_or(""), "chunked") ||
             (method && (std::string_view(*method) == "HEAD" || std::string_view(*method) == "GET")))
-            return connection && detail::iequals(*connection, "keep-alive");
+            return !close && fields.connection.count > 0 && has_connection_option(headers, "keep-alive");
         return false;
     }
 
@@ -695,11 +704,12 @@ private:
         return length;
     }
 
-    static bool has_close_option(const HTTPHeaders& headers) {
+    // Whether a Connection field lists `option` (without regard to case).
+    static bool has_connection_option(const HTTPHeaders& headers, std::string_view option) {
         for (std::string_view field : headers.get_list("Connection")) {
             while (!field.empty()) {
                 std::size_t comma = field.find(',');
-                if (detail::iequals(detail::strip_http_ws(field.substr(0, comma)), "close")) return true;
+                if (detail::iequals(detail::strip_http_ws(field.substr(0, comma)), option)) return true;
                 field.remove_prefix(comma == std::string_view::npos ? field.size() : comma + 1);
             }
         }
