@@ -87,7 +87,10 @@
 // strings (routing.hpp's fast path).
 #pragma once
 
+#include <any>
 #include <array>
+#include <charconv>
+#include <concepts>
 #include <chrono>
 #include <cstdint>
 #include <ctime>
@@ -104,7 +107,6 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
-#include <any>
 
 #include <fmt/core.h>
 #include <openssl/evp.h>
@@ -278,14 +280,18 @@ inline std::string_view date_header_now() {
 }
 
 inline std::string sha1_hex(std::span<const std::string> parts) {
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    // One digest context per thread, reset for each body.
+    struct context_deleter {
+        void operator()(EVP_MD_CTX* c) const noexcept { EVP_MD_CTX_free(c); }
+    };
+    thread_local std::unique_ptr<EVP_MD_CTX, context_deleter> context(EVP_MD_CTX_new());
+    EVP_MD_CTX* ctx = context.get();
     if (!ctx) throw std::bad_alloc();
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int size = 0;
     bool ok = EVP_DigestInit_ex(ctx, EVP_sha1(), nullptr) == 1;
     for (const std::string& p : parts) ok = ok && EVP_DigestUpdate(ctx, p.data(), p.size()) == 1;
     ok = ok && EVP_DigestFinal_ex(ctx, digest, &size) == 1;
-    EVP_MD_CTX_free(ctx);
     if (!ok) throw std::runtime_error("SHA-1 failed");
     static constexpr char hex[] = "0123456789abcdef";
     std::string out(size * 2, '\0');
@@ -847,7 +853,6 @@ struct handler_factory {
     task<void> (*run)(Application&, HTTPServerRequest&, route_params, const void*, std::size_t) = nullptr;
     std::shared_ptr<const void> args;
     std::array<detail::method_shape, detail::web_method_count> shapes{};
-    std::string_view type_name;
 
     // Throws std::invalid_argument if a method cannot take `groups` arguments.
     void check(std::size_t groups, std::string_view pattern) const {
@@ -975,7 +980,7 @@ public:
                                                  : detail::log_level::error;
         if (!detail::log_enabled(level)) return;
         const HTTPServerRequest& r = handler.request();
-        detail::log(detail::access_log, level, "web", 2243, "{} {} {} ({}) {:.2f}ms", status, r.method, r.uri,
+        detail::log(detail::access_log, level, "web", 2293, "{} {} {} ({}) {:.2f}ms", status, r.method, r.uri,
                     r.remote_ip, 1000.0 * r.request_time());
     }
 
@@ -1056,13 +1061,13 @@ inline void RequestHandler::write_error(int status_code, std::exception_ptr erro
 
 inline void RequestHandler::send_error(int status_code, std::exception_ptr error) {
     if (headers_written_) {
-        detail::log(detail::gen_log, detail::log_level::error, "web", 1305,
+        detail::log(detail::gen_log, detail::log_level::error, "web", 1212,
                     "Cannot send error response after headers written");
         if (!finished_) {
             try {
                 finish();
             } catch (...) {
-                detail::log(detail::gen_log, detail::log_level::error, "web", 1310, "Failed to flush partial response: {}",
+                detail::log(detail::gen_log, detail::log_level::error, "web", 1221, "Failed to flush partial response: {}",
                             detail::describe_current_exception());
             }
         }
@@ -1083,7 +1088,7 @@ inline void RequestHandler::send_error(int status_code, std::exception_ptr error
     try {
         write_error(status_code, error);
     } catch (...) {
-        detail::log(detail::app_log, detail::log_level::error, "web", 1335, "Uncaught exception in write_error: {}",
+        detail::log(detail::app_log, detail::log_level::error, "web", 1235, "Uncaught exception in write_error: {}",
                     detail::describe_current_exception());
     }
     if (!finished_) finish();
@@ -1094,11 +1099,11 @@ inline void RequestHandler::log_exception(std::exception_ptr error) const {
         std::rethrow_exception(error);
     } catch (const web::HTTPError& e) {
         if (!e.log_message.empty())
-            detail::log(detail::gen_log, detail::log_level::warning, "web", 1820, "{} {}: {}", e.status_code,
+            detail::log(detail::gen_log, detail::log_level::warning, "web", 1818, "{} {}: {}", e.status_code,
                         request_summary(), e.log_message);
     } catch (...) {
         const HTTPServerRequest& r = *request_;
-        detail::log(detail::app_log, detail::log_level::error, "web", 1829,
+        detail::log(detail::app_log, detail::log_level::error, "web", 1820,
                     "Uncaught exception {}\nHTTPServerRequest(protocol='{}', host='{}', method='{}', uri='{}', "
                     "version='{}', remote_ip='{}')\n{}",
                     request_summary(), r.protocol, r.host, r.method, r.uri, r.version, r.remote_ip,
@@ -1180,7 +1185,7 @@ task<void> run_handler(Application& app, HTTPServerRequest& request, route_param
         try {
             base.handle_request_exception(error);
         } catch (...) {
-            log(app_log, log_level::error, "web", 1700, "Exception in exception handler: {}",
+            log(app_log, log_level::error, "web", 1742, "Exception in exception handler: {}",
                 describe_current_exception());
         }
     }
