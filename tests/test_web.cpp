@@ -510,3 +510,34 @@ TEST_CASE("web: HTTPError text, set_status reasons and unsafe header values") {
     CHECK_THROWS_AS(p.set_header("X-Bad", "a\x01"), std::invalid_argument);
     CHECK_THROWS_AS(p.set_header("X-Bad", "a\r\nSet-Cookie: x"), std::invalid_argument);
 }
+
+namespace {
+struct Both : gale::RequestHandler {
+    task<void> get() {
+        write("twelve bytes");
+        co_return;
+    }
+    task<void> head() { return get(); }
+};
+}  // namespace
+
+TEST_CASE("web: HEAD sends the headers GET would, without the body") {
+    run_async([]() -> task<void> {
+        gale::Application app({{"/both", gale::handler<Both>()}, {"/", gale::handler<Hello>()}});
+        std::uint16_t port = app.listen(0, "127.0.0.1");
+        AsyncHTTPClient client;
+        HTTPResponse r = co_await fetch(client, port, "/both", "HEAD");
+        CHECK(r.code == 200);
+        CHECK(r.headers.get("Content-Length") == "12");
+        CHECK(r.headers.contains("Etag"));
+        CHECK(r.body.empty());
+        r = co_await fetch(client, port, "/", "HEAD");
+        CHECK(r.code == 405);
+        CHECK(r.headers.get("Allow") == "GET");
+        CHECK(r.body.empty());
+        r = co_await fetch(client, port, "/both");  // the connection is still usable
+        CHECK(r.body == "twelve bytes");
+        client.close();
+        co_await app.close_all_connections();
+    });
+}
