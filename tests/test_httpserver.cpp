@@ -1330,3 +1330,87 @@ TEST_CASE("curl over HTTPS (ssl_options): request.protocol is https, keep-alive 
     CHECK(output.find("[200 1]") != std::string::npos);
     CHECK(output.find("[200 0]") != std::string::npos);
 }
+
+// ====================================================================== request reuse
+
+namespace {
+
+std::string describe(const gale::argument_map& arguments) {
+    std::string text;
+    for (const auto& [name, values] : arguments) {
+        text += name + "=[";
+        for (const auto& value : values) text += value + ",";
+        text += "];";
+    }
+    return text;
+}
+
+}  // namespace
+
+TEST_CASE("requests on one connection see fresh fields though the server reuses the request object") {
+    std::vector<std::string> seen;
+    std::vector<gale::HTTPServerRequest::clock::time_point> starts;
+    std::string received = run_async([&]() -> gale::task<std::string> {
+        HTTPServerOptions options;
+        options.xheaders = true;
+        gale::HTTPServer server(
+            [&](gale::HTTPServerRequest& r) -> gale::task<void> {
+                seen.push_back(r.method + " " + r.uri + " " + r.version + " path=" + r.path + " query=" + r.query +
+                               " host=" + r.host + " host_name=" + r.host_name + " ip=" + r.remote_ip +
+                               " proto=" + r.protocol + " body=" + r.body + " args=" + describe(r.arguments) +
+                               " qargs=" + describe(r.query_arguments) + " bargs=" + describe(r.body_arguments) +
+                               " files=" + std::to_string(r.files.size()) +
+                               " cookies=" + std::to_string(r.cookies().size()) +
+                               " finished=" + std::to_string(r.finish_time.has_value()) +
+                               " leak=" + std::to_string(r.headers.contains("X-Leak")));
+                starts.push_back(r.start_time);
+                // A callback may change anything; the next request must not see it.
+                r.host_name = "mutated";
+                r.arguments["evil"] = {"1"};
+                r.query_arguments["evil"] = {"1"};
+                r.body_arguments["evil"] = {"1"};
+                r.files["f"].push_back({});
+                r.remote_ip = "6.6.6.6";
+                r.protocol = "gopher";
+                r.body = "leaked";
+                r.finish_time = gale::HTTPServerRequest::clock::now();
+                r.path = "/mutated";
+                r.query = "m";
+                r.headers.add("X-Leak", "1");
+                gale::HTTPHeaders headers{{"Content-Length", "2"}};
+                gale::ResponseStartLine ok{"HTTP/1.1", 200, "OK"};
+                r.connection->write_headers(ok, headers, "ok");
+                co_await r.connection->finish();
+            },
+            options);
+        std::uint16_t port = server.listen(0, "127.0.0.1");
+        auto stream = co_await dial(port);
+        co_await stream->write(
+            "POST /a?x=1&y=2&x=3 HTTP/1.1\r\nHost: Example.COM:8080\r\nCookie: c=d; e=f\r\nX-Real-Ip: 10.0.0.1\r\n"
+            "X-Scheme: https\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 3\r\n\r\nz=3"
+            "GET /b HTTP/1.1\r\nHost: other\r\n\r\n"
+            "GET /c?q HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+            "GET /d HTTP/1.1\r\nHost: other\r\nConnection: close\r\n\r\n");
+        reply r = co_await read_replies(*stream, 4);
+        CHECK(r.closed);
+        co_await shut_down(server);
+        co_return r.bytes;
+    });
+    const std::vector<std::string> expected = {
+        "POST /a?x=1&y=2&x=3 HTTP/1.1 path=/a query=x=1&y=2&x=3 host=Example.COM:8080 host_name=example.com "
+        "ip=10.0.0.1 proto=https body=z=3 args=x=[1,3,];y=[2,];z=[3,]; qargs=x=[1,3,];y=[2,]; bargs=z=[3,]; "
+        "files=0 cookies=2 finished=0 leak=0",
+        "GET /b HTTP/1.1 path=/b query= host=other host_name=other ip=127.0.0.1 proto=http body= args= qargs= "
+        "bargs= files=0 cookies=0 finished=0 leak=0",
+        "GET /c?q HTTP/1.0 path=/c query=q host=127.0.0.1 host_name=127.0.0.1 ip=127.0.0.1 proto=http body= "
+        "args=q=[,]; qargs=q=[,]; bargs= files=0 cookies=0 finished=0 leak=0",
+        "GET /d HTTP/1.1 path=/d query= host=other host_name=other ip=127.0.0.1 proto=http body= args= qargs= "
+        "bargs= files=0 cookies=0 finished=0 leak=0",
+    };
+    CHECK(seen == expected);
+    REQUIRE(starts.size() == 4);
+    for (std::size_t i = 1; i < starts.size(); ++i) CHECK(starts[i] >= starts[i - 1]);
+    std::size_t responses = 0;
+    for (std::size_t at = 0; (at = received.find("HTTP/1.1 200 OK", at)) != std::string::npos; ++at) ++responses;
+    CHECK(responses == 4);
+}
