@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# Builds gale and runs every test suite three ways: g++ 12, clang 14, and
-# clang 14 with AddressSanitizer + UndefinedBehaviorSanitizer, all with
-# -std=c++20 -Wall -Wextra -Werror. Ends with one line "N passed, N failed"
-# counting the doctest test cases run across all suites and builds (a
-# non-doctest test, such as the packaging check, counts as one case).
+# Builds gale and runs every test suite with g++ 12 and with clang 14 under
+# AddressSanitizer + UndefinedBehaviorSanitizer, both with -std=c++20 -Wall
+# -Wextra -Werror. Ends with one line "N passed, N failed" counting the
+# doctest test cases run across all suites and builds (a non-doctest test,
+# such as the packaging check, counts as one case).
 #
-#   scripts/test.sh            all three builds
-#   scripts/test.sh gcc        only the named builds (gcc, clang, asan)
+#   scripts/test.sh            the gcc and asan builds (what CI runs)
+#   scripts/test.sh gcc clang  only the named builds (gcc, clang, asan)
+#
+# A plain clang build is available but not run by default: the asan build
+# is clang 14 with the same warnings, so it adds only time (on the 2-core CI
+# machine the three builds took over 30 minutes).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 builds=("$@")
-[ ${#builds[@]} -eq 0 ] && builds=(gcc clang asan)
+[ ${#builds[@]} -eq 0 ] && builds=(gcc asan)
 jobs=$(nproc 2>/dev/null || echo 2)
 
 configure() {
