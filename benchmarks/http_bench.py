@@ -16,8 +16,8 @@ throughput  Each server in turn (gale's bare HTTPServer, the raw-Asio floor,
             connection count, then the next repetition) and medians are
             reported; ratios are medians of the per-repetition ratios.
             "other load" is what the rest of the machine used meanwhile
-            (busy time from /proc/stat minus the server's and wrk's), in
-            cores. Before each run the driver waits (up to --quiet-wait s)
+            (busy and steal time from /proc/stat minus the server's and
+            wrk's), in cores. Before each run the driver waits (up to --quiet-wait s)
             until the machine is idle (under --max-foreign cores busy over
             2 s), and a run during which other load exceeded --max-foreign is
             retried (--retries times, keeping the quietest).
@@ -124,11 +124,13 @@ class Server:
 
 
 def machine_busy_seconds():
-    """Busy CPU time of the whole machine so far (all cores, no idle/iowait/steal)."""
+    """CPU time of the whole machine so far (all cores) that this benchmark
+    could not have: busy time, plus steal (time the hypervisor gave the
+    virtual CPUs to someone else)."""
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]]
-    user, nice, system, idle, iowait, irq, softirq = v[:7]
-    return (user + nice + system + irq + softirq) / TICK
+    user, nice, system, idle, iowait, irq, softirq, steal = v[:8]
+    return (user + nice + system + irq + softirq + steal) / TICK
 
 
 def parse_duration_ms(value, unit):
