@@ -154,10 +154,12 @@ inline std::optional<py_int> parse_int(std::string_view s) {
         if (c < '0' || c > '9') return std::nullopt;
         ++digits;
         if (!result.big) {
-            result.value = result.value * 10 + (c - '0');
-            if (result.value >= limit) {
+            // Checked before multiplying: value * 10 must not overflow.
+            if (result.value > (limit - 1 - (c - '0')) / 10) {
                 result.big = true;
                 result.value = limit;
+            } else {
+                result.value = result.value * 10 + (c - '0');
             }
         }
     }
