@@ -65,7 +65,7 @@ task<void> respond(HTTPServerRequest& request, int code, std::string body, HTTPH
                    std::string reason = {}) {
     if (!headers.contains("Content-Length") && !headers.contains("Transfer-Encoding"))
         headers.set("Content-Length", std::to_string(body.size()));
-    if (reason.empty()) reason = std::string(gale::detail::http_reason(code));
+    if (reason.empty()) reason = std::string(gale::http_reason(code));
     gale::ResponseStartLine start{"HTTP/1.1", code, reason};
     request.connection->write_headers(start, headers, request.method == "HEAD" ? std::string_view() : body);
     co_await request.connection->finish();

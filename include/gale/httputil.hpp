@@ -28,6 +28,7 @@
 //   parse_qs_bytes(qs, keep_blank_values), url_concat(url, args)
 //   url_escape(s, plus), url_unescape(s, plus), url_unescape_bytes(s, plus)
 //   format_timestamp(time_point or time_t), parse_cookie(header), split_host_and_port(netloc)
+//   http_reason(code)                                    // "Not Found"; "Unknown" if not standard
 //
 // HTTPHeaders. Names are stored in Tornado's Http-Header-Case
 // ("content-TYPE" -> "Content-Type") and compared without regard to case.
@@ -675,6 +676,76 @@ inline cookie_map parse_cookie(std::string_view cookie);
 inline void parse_body_arguments(std::string_view content_type, std::string_view body, argument_map& arguments,
                                  file_map& files, const HTTPHeaders* headers = nullptr,
                                  const multipart_limits& limits = {});
+
+// The standard reason phrase of a status code (Python's
+// http.client.responses, Tornado's httputil.responses); "Unknown" otherwise.
+inline std::string_view http_reason(int code) noexcept {
+    switch (code) {
+        case 100: return "Continue";
+        case 101: return "Switching Protocols";
+        case 102: return "Processing";
+        case 103: return "Early Hints";
+        case 200: return "OK";
+        case 201: return "Created";
+        case 202: return "Accepted";
+        case 203: return "Non-Authoritative Information";
+        case 204: return "No Content";
+        case 205: return "Reset Content";
+        case 206: return "Partial Content";
+        case 207: return "Multi-Status";
+        case 208: return "Already Reported";
+        case 226: return "IM Used";
+        case 300: return "Multiple Choices";
+        case 301: return "Moved Permanently";
+        case 302: return "Found";
+        case 303: return "See Other";
+        case 304: return "Not Modified";
+        case 305: return "Use Proxy";
+        case 307: return "Temporary Redirect";
+        case 308: return "Permanent Redirect";
+        case 400: return "Bad Request";
+        case 401: return "Unauthorized";
+        case 402: return "Payment Required";
+        case 403: return "Forbidden";
+        case 404: return "Not Found";
+        case 405: return "Method Not Allowed";
+        case 406: return "Not Acceptable";
+        case 407: return "Proxy Authentication Required";
+        case 408: return "Request Timeout";
+        case 409: return "Conflict";
+        case 410: return "Gone";
+        case 411: return "Length Required";
+        case 412: return "Precondition Failed";
+        case 413: return "Request Entity Too Large";
+        case 414: return "Request-URI Too Long";
+        case 415: return "Unsupported Media Type";
+        case 416: return "Requested Range Not Satisfiable";
+        case 417: return "Expectation Failed";
+        case 418: return "I'm a Teapot";
+        case 421: return "Misdirected Request";
+        case 422: return "Unprocessable Entity";
+        case 423: return "Locked";
+        case 424: return "Failed Dependency";
+        case 425: return "Too Early";
+        case 426: return "Upgrade Required";
+        case 428: return "Precondition Required";
+        case 429: return "Too Many Requests";
+        case 431: return "Request Header Fields Too Large";
+        case 451: return "Unavailable For Legal Reasons";
+        case 500: return "Internal Server Error";
+        case 501: return "Not Implemented";
+        case 502: return "Bad Gateway";
+        case 503: return "Service Unavailable";
+        case 504: return "Gateway Timeout";
+        case 505: return "HTTP Version Not Supported";
+        case 506: return "Variant Also Negotiates";
+        case 507: return "Insufficient Storage";
+        case 508: return "Loop Detected";
+        case 510: return "Not Extended";
+        case 511: return "Network Authentication Required";
+        default: return "Unknown";
+    }
+}
 
 // A single HTTP request, as Tornado's HTTPServerRequest.
 class HTTPServerRequest {
