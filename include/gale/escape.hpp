@@ -52,8 +52,8 @@
 #include <utility>
 #include <vector>
 
-#include <gale/httputil.hpp>
-#include <gale/json.hpp>
+#include "httputil.hpp"
+#include "json.hpp"
 
 namespace gale {
 

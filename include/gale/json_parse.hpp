@@ -45,7 +45,7 @@
 
 #include <simdjson.h>
 
-#include <gale/json.hpp>
+#include "json.hpp"
 
 namespace gale::json {
 

@@ -81,8 +81,8 @@
 // (short groups fit in std::string's own buffer; route_params is reused).
 #pragma once
 
-#include <gale/detail/regex.hpp>
-#include <gale/httputil.hpp>
+#include "detail/regex.hpp"
+#include "httputil.hpp"
 
 #include <charconv>
 #include <concepts>
