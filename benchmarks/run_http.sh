@@ -48,19 +48,8 @@ for tool in wrk taskset; do
 done
 /usr/bin/python3 -c 'import tornado' 2>/dev/null || { echo "python3-tornado is needed" >&2; exit 1; }
 
-if [ -f "$build_dir/build.ninja" ]; then
-    configured=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["directories"]["source"])' \
-        "$build_dir/meson-info/meson-info.json")
-    if [ "$(realpath "$configured")" != "$(realpath "$source_dir")" ]; then
-        echo "$build_dir was configured for $configured; pass another --builddir" >&2
-        exit 1
-    fi
-else
-    # meson's "release" preset means -O3; the benchmark is meant at -O2.
-    CXX=$cxx meson setup "$build_dir" "$source_dir" \
-        -Doptimization=2 -Ddebug=false -Db_ndebug=true \
-        -Dbenchmarks=true -Dtests=false -Dexamples=false >/dev/null
-fi
+. "$here/configure_build.sh"
+configure_benchmark_build
 ninja -C "$build_dir" -j2 benchmarks/http_hello_gale benchmarks/http_hello_asio \
     benchmarks/http_client_gale benchmarks/libhttp_syscount.so >/dev/null
 

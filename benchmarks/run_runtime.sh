@@ -37,19 +37,8 @@ while [ $# -gt 0 ]; do
 done
 build_dir=${build_dir:-/tmp/build-bench-$(basename "$cxx")}
 
-if [ -f "$build_dir/build.ninja" ]; then
-    configured=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["directories"]["source"])' \
-        "$build_dir/meson-info/meson-info.json")
-    if [ "$(realpath "$configured")" != "$(realpath "$source_dir")" ]; then
-        echo "$build_dir was configured for $configured; pass another --builddir" >&2
-        exit 1
-    fi
-else
-    # meson's "release" preset means -O3; the benchmark is meant at -O2.
-    CXX=$cxx meson setup "$build_dir" "$source_dir" \
-        -Doptimization=2 -Ddebug=false -Db_ndebug=true \
-        -Dbenchmarks=true -Dtests=false -Dexamples=false >/dev/null
-fi
+. "$here/configure_build.sh"
+configure_benchmark_build
 ninja -C "$build_dir" -j2 benchmarks/runtime_bench >/dev/null
 
 commit=$(git -C "$source_dir" rev-parse --short HEAD 2>/dev/null || echo unknown)
