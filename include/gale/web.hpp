@@ -175,6 +175,14 @@ struct Settings {
     bool debug = false;
     std::optional<bool> serve_traceback{};
     std::shared_ptr<const handler_factory> default_handler{};
+    // ---- cookies, signed cookies, XSRF, users (section: helper cookies)
+    // ---- end cookies
+    // ---- static files (section: helper static)
+    // ---- end static
+    // ---- response compression, templates (section: lead)
+    bool compress_response = false;
+    std::string template_path{};
+    // ---- end lead
     std::map<std::string, std::any, std::less<>> extra{};
 };
 
@@ -502,6 +510,12 @@ public:
 
     template <class... Args>
     std::string reverse_url(std::string_view name, const Args&... args) const;
+
+    // ---- cookies, signed cookies, XSRF, users (section: helper cookies)
+    // ---- end cookies
+
+    // ---- static files (section: helper static)
+    // ---- end static
 
 private:
     template <class H, class Args>
@@ -1184,6 +1198,9 @@ public:
 private:
     int code_ = 500;
 };
+
+// ---- StaticFileHandler (section: helper static)
+// ---- end static
 
 inline Application::Application(std::vector<URLSpec> rules, Settings settings)
     : settings_(std::move(settings)), not_found_(handler<ErrorHandler>(404)) {
