@@ -19,7 +19,7 @@
 //   // user="2|1:0|...|8:YWxpY2U=|..."; expires=Sun, 21 Dec 2026 ...; HttpOnly; Path=/
 //
 // Synopsis:
-//   class cookie_secret                       // one secret, or {key_version: secret}
+//   class cookie_secret                       // one secret, or {key_version: secret}; empty()
 //   std::string create_signed_value(secret, name, value, version = 2, now = {}, key_version = {})
 //   std::optional<std::string> decode_signed_value(secret, name, value, max_age_days = 31,
 //                                                  now = {}, min_version = 1)
@@ -32,6 +32,7 @@
 //   std::optional<std::string> check_xsrf_token(submitted, expected_token)
 //   std::string_view first_xsrf_submission(argument, x_xsrftoken, x_csrftoken)
 //   std::string xsrf_form_html(token)
+//   class cookie_expires(seconds or system_clock time point)         // converts to seconds
 //   struct cookie_options { domain, expires, path = "/", expires_days, max_age,
 //                           httponly, secure, samesite }
 //   std::string format_set_cookie(name, value, options = {}, now = {})  // throws cookie_error
@@ -78,6 +79,8 @@ namespace gale {
 // secret (signed values then name the key version that signed them).
 class cookie_secret {
 public:
+    // No secret (Tornado's missing or empty cookie_secret setting).
+    cookie_secret() = default;
     cookie_secret(std::string secret) : single_(std::move(secret)) {}
     cookie_secret(std::string_view secret) : single_(secret) {}
     cookie_secret(const char* secret) : single_(secret) {}
@@ -87,6 +90,9 @@ public:
         : by_version_(by_key_version), versioned_(true) {}
 
     bool has_key_versions() const noexcept { return versioned_; }
+    // Whether there is no secret: an empty string or an empty map (both
+    // falsy in Python, so Tornado's require_setting refuses them).
+    bool empty() const noexcept { return versioned_ ? by_version_.empty() : single_.empty(); }
     const std::string& secret() const noexcept { return single_; }
     // The secret of a key version, or nullptr.
     const std::string* find(long long key_version) const {
@@ -734,12 +740,26 @@ inline std::string xsrf_form_html(std::string_view token) {
 
 // ---------------------------------------------------------------- Set-Cookie
 
-// set_cookie's options. expires is seconds since the epoch (Tornado also
-// takes a datetime); 0, like Python's falsy 0, means none. expires_days
-// applies only without expires. Empty domain, path or samesite are left out.
+// A cookie's expiry time: seconds since the epoch (Python's time.time()) or
+// a system_clock time point (Tornado's datetime); it reads as the seconds.
+class cookie_expires {
+public:
+    cookie_expires(double seconds) : seconds_(seconds) {}
+    template <class Duration>
+    cookie_expires(std::chrono::time_point<std::chrono::system_clock, Duration> when)
+        : seconds_(std::chrono::duration<double>(when.time_since_epoch()).count()) {}
+    operator double() const noexcept { return seconds_; }
+
+private:
+    double seconds_;
+};
+
+// set_cookie's options. expires is a time (seconds or a time point); 0,
+// like Python's falsy 0, means none. expires_days applies only without
+// expires. Empty domain, path or samesite are left out.
 struct cookie_options {
     std::string domain{};
-    std::optional<double> expires{};
+    std::optional<cookie_expires> expires{};
     std::string path = "/";
     std::optional<double> expires_days{};
     std::optional<long long> max_age{};
@@ -774,8 +794,8 @@ inline std::string format_set_cookie(std::string_view name, std::string_view val
     out += '=';
     out += d::quote_cookie_value(value);
     // Python's truthiness: an expires of 0 is none.
-    bool has_expires = options.expires.has_value() && *options.expires != 0;
-    double expires = has_expires ? *options.expires : 0;
+    bool has_expires = options.expires.has_value() && double(*options.expires) != 0;
+    double expires = has_expires ? double(*options.expires) : 0;
     if (options.expires_days && !has_expires) {
         expires = (now ? *now : d::now_seconds()) + *options.expires_days * 86400;
         has_expires = true;

@@ -87,6 +87,7 @@
 // strings (routing.hpp's fast path).
 #pragma once
 
+#include <algorithm>
 #include <any>
 #include <array>
 #include <charconv>
@@ -117,6 +118,7 @@
 #include "json.hpp"
 #include "json_parse.hpp"
 #include "routing.hpp"
+#include "signed_value.hpp"
 #include "task.hpp"
 #include "version.hpp"
 
@@ -176,6 +178,18 @@ struct Settings {
     std::optional<bool> serve_traceback{};
     std::shared_ptr<const handler_factory> default_handler{};
     // ---- cookies, signed cookies, XSRF, users (section: helper cookies)
+    // The secret of signed cookies: one string, or {key_version: secret}
+    // with key_version naming the one that signs (all of them verify).
+    gale::cookie_secret cookie_secret{};
+    std::optional<long long> key_version{};
+    // Check the XSRF token of every request but GET, HEAD and OPTIONS.
+    bool xsrf_cookies = false;
+    // The token xsrf_token() gives: 2 (masked, the default) or 1 (plain hex).
+    int xsrf_cookie_version = 2;
+    // Options of the "_xsrf" cookie (e.g. {.httponly = true, .secure = true}).
+    cookie_options xsrf_cookie_kwargs{};
+    // Where `authenticated` sends a GET or HEAD without a current user.
+    std::string login_url{};
     // ---- end cookies
     // ---- static files (section: helper static)
     // ---- end static
@@ -236,6 +250,11 @@ inline std::string sha1_hex(std::span<const std::string> parts) {
     }
     return out;
 }
+
+// Tornado's decode_argument: text that is not UTF-8 is the client's fault,
+// web::HTTPError 400 "Invalid unicode in <name>: b'...'" (name "url" for a
+// path group; the value's first 40 bytes shown as Python shows bytes).
+void check_utf8_argument(std::string_view value, std::string_view name);
 
 // Tornado's _remove_control_chars_regex ([\x00-\x08\x0e-\x1f] -> ' ') and
 // str.strip() over ASCII whitespace.
@@ -512,6 +531,257 @@ public:
     std::string reverse_url(std::string_view name, const Args&... args) const;
 
     // ---- cookies, signed cookies, XSRF, users (section: helper cookies)
+
+    // The request's cookies, name -> value (Tornado's self.cookies).
+    const cookie_map& cookies() const { return request_->cookies(); }
+    // A cookie of the request (cookies set in this request are not seen).
+    std::optional<std::string_view> get_cookie(std::string_view name) const {
+        const cookie_map& all = request_->cookies();
+        auto it = all.find(name);
+        if (it == all.end()) return std::nullopt;
+        return std::string_view(it->second);
+    }
+    std::string get_cookie(std::string_view name, std::string_view default_value) const {
+        return std::string(get_cookie(name).value_or(default_value));
+    }
+
+    // Sets an outgoing cookie: one Set-Cookie header per name (the last
+    // set_cookie of a name wins), written as Tornado writes it. Throws
+    // cookie_error ("Invalid cookie 'n': 'v'") for bytes 0-32 in the name or
+    // value and for a name Python's http.cookies refuses.
+    //   set_cookie("n3", "v3", {.expires_days = 20});
+    //   set_cookie("id", id, {.domain = "example.com", .expires = std::chrono::system_clock::now() + 24h,
+    //                         .httponly = true, .samesite = "Lax"});
+    void set_cookie(std::string_view name, std::string_view value, const cookie_options& options = {}) {
+        std::string header = format_set_cookie(name, value, options);
+        std::erase_if(new_cookies_, [name](const auto& cookie) { return cookie.first == name; });
+        new_cookies_.emplace_back(name, std::move(header));
+    }
+    // Deletes a cookie: an empty value that expired a year ago (Tornado 6.2;
+    // path and domain must be those it was set with).
+    void clear_cookie(std::string_view name, std::string_view path = "/", std::string_view domain = {}) {
+        cookie_options options;
+        options.domain = domain;
+        options.path = path;
+        options.expires = std::chrono::system_clock::now() - std::chrono::hours(24 * 365);
+        set_cookie(name, "", options);
+    }
+    // Deletes every cookie the request carries, in the order it sent them.
+    void clear_all_cookies(std::string_view path = "/", std::string_view domain = {}) {
+        for (const std::string& name : cookie_names_in_order()) clear_cookie(name, path, domain);
+    }
+
+    // Sets a cookie signed with the cookie_secret setting (and key_version);
+    // expires_days = std::nullopt makes a session cookie. Read it back with
+    // get_signed_cookie. Throws std::logic_error without a cookie_secret.
+    void set_signed_cookie(std::string_view name, std::string_view value, std::optional<double> expires_days = 30,
+                           cookie_options options = {}, int version = 2) {
+        options.expires_days = expires_days;
+        set_cookie(name, create_signed_value(name, value, version), options);
+    }
+    // The signed, timestamped text set_signed_cookie stores (for other uses).
+    std::string create_signed_value(std::string_view name, std::string_view value, int version = 2) const {
+        const Settings& s = require_cookie_secret();
+        if (!s.cookie_secret.has_key_versions())
+            return gale::create_signed_value(s.cookie_secret, name, value, version);
+        if (!s.key_version) throw std::logic_error("key_version setting must be used for secret_key dicts");
+        return gale::create_signed_value(s.cookie_secret, name, value, version, std::nullopt, s.key_version);
+    }
+    // The value of a signed cookie of the request, or std::nullopt if it is
+    // missing, forged, older than max_age_days or of a version below
+    // min_version. With `value`: that text is checked instead of the cookie.
+    std::optional<std::string> get_signed_cookie(std::string_view name, double max_age_days = 31,
+                                                 int min_version = 1) const {
+        require_cookie_secret();
+        std::optional<std::string_view> value = get_cookie(name);
+        if (!value) return std::nullopt;
+        return get_signed_cookie(name, *value, max_age_days, min_version);
+    }
+    std::optional<std::string> get_signed_cookie(std::string_view name, std::string_view value,
+                                                 double max_age_days = 31, int min_version = 1) const {
+        const Settings& s = require_cookie_secret();
+        return decode_signed_value(s.cookie_secret, name, value, max_age_days, std::nullopt, min_version);
+    }
+    // The key version that signed a cookie (or `value`), unverified.
+    std::optional<long long> get_signed_cookie_key_version(std::string_view name) const {
+        require_cookie_secret();
+        std::optional<std::string_view> value = get_cookie(name);
+        if (!value) return std::nullopt;
+        return get_signature_key_version(*value);
+    }
+    std::optional<long long> get_signed_cookie_key_version(std::string_view, std::string_view value) const {
+        require_cookie_secret();
+        return get_signature_key_version(value);
+    }
+    // Tornado 6.2's names for the same.
+    void set_secure_cookie(std::string_view name, std::string_view value, std::optional<double> expires_days = 30,
+                           cookie_options options = {}, int version = 2) {
+        set_signed_cookie(name, value, expires_days, std::move(options), version);
+    }
+    std::optional<std::string> get_secure_cookie(std::string_view name, double max_age_days = 31,
+                                                 int min_version = 1) const {
+        return get_signed_cookie(name, max_age_days, min_version);
+    }
+    std::optional<std::string> get_secure_cookie(std::string_view name, std::string_view value,
+                                                 double max_age_days = 31, int min_version = 1) const {
+        return get_signed_cookie(name, value, max_age_days, min_version);
+    }
+    std::optional<long long> get_secure_cookie_key_version(std::string_view name) const {
+        return get_signed_cookie_key_version(name);
+    }
+    std::optional<long long> get_secure_cookie_key_version(std::string_view name, std::string_view value) const {
+        return get_signed_cookie_key_version(name, value);
+    }
+
+    // The user making the request: get_current_user(), called once per
+    // request, or what set_current_user gave. std::nullopt or "" is nobody.
+    const std::optional<std::string>& current_user() {
+        if (!current_user_loaded_) set_current_user(get_current_user());
+        return current_user_;
+    }
+    // Sets current_user (e.g. from an asynchronous prepare()).
+    void set_current_user(std::optional<std::string> user) {
+        current_user_ = std::move(user);
+        current_user_loaded_ = true;
+    }
+    // Override to find the user, e.g. `return get_signed_cookie("user");`.
+    virtual std::optional<std::string> get_current_user() { return std::nullopt; }
+    // Where `authenticated` sends visitors: the login_url setting
+    // (std::logic_error without one). Override to choose per request.
+    virtual std::string get_login_url() {
+        if (settings().login_url.empty())
+            throw std::logic_error("You must define the 'login_url' setting in your application to use authenticated");
+        return settings().login_url;
+    }
+    // A handler's `authenticated` marker names the methods that need a user:
+    //   static constexpr bool authenticated = true;                      // every method
+    //   static constexpr auto authenticated = methods::post | methods::delete_;
+    // Without a current user, GET and HEAD redirect to
+    // get_login_url()?next=<the request's uri> (the full URL when the login
+    // URL is absolute; nothing is added when it has a query), others are 403.
+    enum class methods : std::uint8_t { get = 1, head = 2, post = 4, delete_ = 8, patch = 16, put = 32, options = 64 };
+    friend constexpr methods operator|(methods a, methods b) {
+        return static_cast<methods>(static_cast<unsigned>(a) | static_cast<unsigned>(b));
+    }
+
+    // The XSRF token of this request: "2|mask|masked token|time" (or plain
+    // hex with xsrf_cookie_version = 1). Sets the "_xsrf" cookie when the
+    // request has none (xsrf_cookie_kwargs as its options, and 30 days for a
+    // logged-in user unless they give expires_days).
+    const std::string& xsrf_token() {
+        if (!xsrf_token_) {
+            const xsrf_token_parts& raw = raw_xsrf_token();
+            xsrf_token_ = encode_xsrf_token(raw, settings().xsrf_cookie_version);
+            if (!raw.version) {
+                cookie_options options = settings().xsrf_cookie_kwargs;
+                if (logged_in() && !options.expires_days) options.expires_days = 30;
+                set_cookie("_xsrf", *xsrf_token_, options);
+            }
+        }
+        return *xsrf_token_;
+    }
+    // <input type="hidden" name="_xsrf" value="..."/> for a form.
+    std::string xsrf_form_html() { return gale::xsrf_form_html(xsrf_token()); }
+    // Checks the "_xsrf" argument, else the X-XSRFToken or X-CSRFToken
+    // header, against the "_xsrf" cookie: web::HTTPError 403 "'_xsrf'
+    // argument missing from POST", "'_xsrf' argument has invalid format" or
+    // "XSRF cookie does not match POST argument". Runs before prepare() when
+    // xsrf_cookies is on, for methods other than GET, HEAD and OPTIONS;
+    // override to exempt a handler.
+    virtual void check_xsrf_cookie() {
+        std::optional<std::string> argument = get_argument("_xsrf", std::nullopt);
+        std::string_view token = first_xsrf_submission(argument, request_->headers.get("X-Xsrftoken"),
+                                                       request_->headers.get("X-Csrftoken"));
+        if (std::optional<std::string> error = check_xsrf_token(token, raw_xsrf_token().token))
+            throw web::HTTPError(403, std::move(*error));
+    }
+
+private:
+    const Settings& require_cookie_secret() const {
+        const Settings& s = settings();
+        if (s.cookie_secret.empty())
+            throw std::logic_error(
+                "You must define the 'cookie_secret' setting in your application to use secure cookies");
+        return s;
+    }
+    bool logged_in() {
+        const std::optional<std::string>& user = current_user();
+        return user && !user->empty();
+    }
+    const xsrf_token_parts& raw_xsrf_token() {
+        if (!raw_xsrf_token_) raw_xsrf_token_ = get_raw_xsrf_token(get_cookie("_xsrf"));
+        return *raw_xsrf_token_;
+    }
+    // The request's cookie names in the order of the Cookie header (as
+    // Tornado's request.cookies, a dict, iterates them).
+    std::vector<std::string> cookie_names_in_order() const {
+        std::vector<std::string> names;
+        const cookie_map& all = request_->cookies();
+        std::string_view header = request_->headers.get("Cookie").value_or(std::string_view());
+        while (names.size() < all.size() && !header.empty()) {
+            std::size_t end = header.find(';');
+            std::string_view chunk = header.substr(0, end);
+            header.remove_prefix(end == std::string_view::npos ? header.size() : end + 1);
+            std::string name = detail::clean_argument(chunk.substr(0, chunk.find('=')), true);
+            if (all.contains(name) && std::find(names.begin(), names.end(), name) == names.end())
+                names.push_back(std::move(name));
+        }
+        return names;
+    }
+    // Tornado's _execute: the XSRF check, before prepare().
+    void check_xsrf_before_prepare(detail::web_method m) {
+        using enum detail::web_method;
+        if (m != get && m != head && m != options && settings().xsrf_cookies) check_xsrf_cookie();
+    }
+    template <class H>
+    static constexpr bool login_required(detail::web_method m) {
+        if constexpr (requires { H::authenticated; }) {
+            using marker = std::remove_cvref_t<decltype(H::authenticated)>;
+            static_assert(std::is_same_v<marker, bool> || std::is_same_v<marker, methods>,
+                          "a handler's `authenticated` is a bool or RequestHandler::methods");
+            if constexpr (std::is_same_v<marker, bool>)
+                return H::authenticated;
+            else
+                return (static_cast<unsigned>(H::authenticated) >> static_cast<unsigned>(m)) & 1u;
+        } else {
+            return false;
+        }
+    }
+    // Tornado's authenticated decorator: whether method m of H may run (it
+    // may not: redirected to the login page, or web::HTTPError 403).
+    template <class H>
+    bool admitted(detail::web_method m) {
+        if (!login_required<H>(m) || logged_in()) return true;
+        if (m != detail::web_method::get && m != detail::web_method::head) throw web::HTTPError(403);
+        std::string url = get_login_url();
+        if (url.find('?') == std::string::npos) {
+            std::string next = has_url_scheme(url) ? request_->full_url() : request_->uri;
+            url += "?next=" + url_escape(next);
+        }
+        redirect(url);
+        return false;
+    }
+    // urllib's urlsplit(url).scheme is not empty.
+    static bool has_url_scheme(std::string_view url) {
+        std::size_t colon = url.find(':');
+        if (colon == 0 || colon == std::string_view::npos) return false;
+        auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+        if (!letter(url[0])) return false;
+        for (char c : url.substr(0, colon))
+            if (!letter(c) && !(c >= '0' && c <= '9') && c != '+' && c != '-' && c != '.') return false;
+        return true;
+    }
+    void add_cookie_headers() {
+        for (const auto& cookie : new_cookies_) headers_.add("Set-Cookie", cookie.second);
+    }
+
+    std::vector<std::pair<std::string, std::string>> new_cookies_;  // name, Set-Cookie value
+    std::optional<std::string> current_user_;
+    bool current_user_loaded_ = false;
+    std::optional<xsrf_token_parts> raw_xsrf_token_;
+    std::optional<std::string> xsrf_token_;
+
+public:
     // ---- end cookies
 
     // ---- static files (section: helper static)
@@ -530,6 +800,7 @@ private:
     static std::optional<std::string> last_of(const argument_map& map, std::string_view name, bool strip) {
         auto it = map.find(name);
         if (it == map.end() || it->second.empty()) return std::nullopt;
+        for (const std::string& v : it->second) detail::check_utf8_argument(v, name);  // as Tornado decodes all
         return detail::clean_argument(it->second.back(), strip);
     }
     static std::vector<std::string> all_of(const argument_map& map, std::string_view name, bool strip) {
@@ -537,7 +808,10 @@ private:
         auto it = map.find(name);
         if (it == map.end()) return out;
         out.reserve(it->second.size());
-        for (const std::string& v : it->second) out.push_back(detail::clean_argument(v, strip));
+        for (const std::string& v : it->second) {
+            detail::check_utf8_argument(v, name);
+            out.push_back(detail::clean_argument(v, strip));
+        }
         return out;
     }
     static std::string required(const argument_map& map, std::string_view name) {
@@ -561,6 +835,7 @@ private:
     void send_headers(std::string_view chunk) {
         headers_written_ = true;
         if (request_->method == "HEAD") chunk = {};
+        add_cookie_headers();
         ResponseStartLine line{"HTTP/1.1", status_code_, reason_};
         request_->connection->write_headers(line, headers_, chunk);
     }
@@ -896,6 +1171,7 @@ public:
 
     // Starts an HTTPServer for this application; returns the bound port.
     std::uint16_t listen(std::uint16_t port, std::string_view address = "", HTTPServerOptions options = {}) {
+        options.read_body = false;  // bodies are read by the handler's run (or streamed to data_received)
         auto server = std::make_unique<HTTPServer>([this](HTTPServerRequest& r) { return (*this)(r); },
                                                    std::move(options));
         std::uint16_t bound = server->listen(port, address);
@@ -1069,9 +1345,42 @@ inline void RequestHandler::handle_request_exception(std::exception_ptr error) {
 
 namespace detail {
 
+inline void check_utf8_argument(std::string_view value, std::string_view name) {
+    if (utf8_error(value).empty()) return;
+    throw web::HTTPError(400, fmt::format("Invalid unicode in {}: {}", name, py_bytes_repr(value.substr(0, 40))));
+}
+
+// Reads the request's body and parses its arguments, unless the server
+// already did (HTTPServerOptions::read_body).
+inline task<void> read_whole_body(HTTPServerRequest& request) {
+    request.body = co_await request.connection->read_body();
+    if (request.headers.contains("Content-Type")) request.parse_body();
+}
+
+// Hands the body to the handler's data_received (Tornado's
+// stream_request_body): each piece as it arrives, the next one once
+// data_received (void or task<void>) is done.
+template <class H>
+task<void> stream_body(H& h, HTTPServerRequest& request) {
+    co_await request.connection->read_body_into([&h](std::string_view piece) -> task<void> {
+        if constexpr (std::same_as<decltype(h.data_received(piece)), task<void>>)
+            co_await h.data_received(piece);
+        else
+            h.data_received(piece);
+    });
+}
+
+// A handler streams its request body when it defines data_received.
+template <class H>
+inline constexpr bool streams_body = requires(H& h, std::string_view piece) { h.data_received(piece); };
+
 template <class H, class Args>
 task<void> run_handler(Application& app, HTTPServerRequest& request, route_params params, const void* factory_args,
                        std::size_t group_count) {
+    // As Tornado, a handler that does not stream is made once the body is in
+    // (an HTTPInputError here is the server's 400).
+    if constexpr (!streams_body<H>)
+        if (!request.connection->read_finished()) co_await read_whole_body(request);
     H h;
     RequestHandler& base = h;
     base.application_ = &app;
@@ -1097,10 +1406,21 @@ task<void> run_handler(Application& app, HTTPServerRequest& request, route_param
         if (g && *g) views[i] = **g;
     }
     base.path_args_ = views;
+    // on_connection_close is called if the client leaves while the handler
+    // runs; `alive` stops a late call once the handler is gone.
+    std::shared_ptr<H*> alive;
+    if constexpr (requires { h.on_connection_close(); }) {
+        alive = std::make_shared<H*>(&h);
+        request.connection->set_close_callback([alive] {
+            if (H* handler = *alive; handler && !handler->finished()) handler->on_connection_close();
+        });
+    }
 
     std::exception_ptr error;
+    bool client_left = false;
     try {
         base.clear();
+        for (std::string_view arg : views) check_utf8_argument(arg, "url");
         if constexpr (std::tuple_size_v<Args> > 0)
             std::apply([&](const auto&... a) { h.initialize(a...); }, *static_cast<const Args*>(factory_args));
         std::optional<web_method> method = find_web_method(request.method);
@@ -1108,19 +1428,33 @@ task<void> run_handler(Application& app, HTTPServerRequest& request, route_param
             base.method_not_allowed_ = true;
             throw web::HTTPError(405);
         }
+        base.check_xsrf_before_prepare(*method);
         task<void> prepared = start_prepare(h);
         if (prepared.valid()) co_await std::move(prepared);
-        if (!base.finished_) {
+        if constexpr (streams_body<H>) {
+            if (!base.finished_ && !request.connection->read_finished()) {
+                try {
+                    co_await stream_body(h, request);
+                } catch (const StreamClosedError&) {
+                    client_left = true;  // on_connection_close has been told; nothing to answer
+                }
+            }
+        }
+        if (!base.finished_ && !client_left) {
             if (!allow_text<H>::shapes[static_cast<std::size_t>(*method)].defined()) {
                 base.method_not_allowed_ = true;
                 throw web::HTTPError(405);
             }
-            task<void> work = start_web_method(h, *method, views);
+            task<void> work = base.admitted<H>(*method) ? start_web_method(h, *method, views) : task<void>();
             if (work.valid()) co_await std::move(work);
             if (!base.finished_) base.finish();
         }
     } catch (...) {
         error = std::current_exception();
+    }
+    if (alive) {
+        *alive = nullptr;
+        if (!client_left) request.connection->set_close_callback(nullptr);
     }
     if (error) {
         try {
