@@ -1,0 +1,730 @@
+// Internal to <gale/template.hpp>: the namespace a template renders
+// against, a compiled (linked) template, and the renderer that walks it.
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "template_call.hpp"
+#include "template_parse.hpp"
+
+namespace gale {
+
+// The names a template sees (Tornado's namespace dict): values, functions,
+// lazily made values and UI module hooks. A namespace may sit on a parent
+// (looked up after it), so a handler can add per-request names on top of
+// the application's without copying them. Entries added by reference must
+// outlive the render.
+class template_namespace {
+public:
+    template_namespace() = default;
+    explicit template_namespace(const template_namespace* parent) : parent_(parent) {}
+
+    template_namespace& set(std::string name, json::value v) {
+        entry& e = slot(std::move(name));
+        e.owned = std::move(v);
+        e.ref = &e.owned;
+        return *this;
+    }
+    // Borrows v (no copy); v must outlive every render using this namespace.
+    template_namespace& set_ref(std::string name, const json::value& v) {
+        slot(std::move(name)).ref = &v;
+        return *this;
+    }
+    template_namespace& set_function(std::string name, template_function f) {
+        slot(std::move(name)).fn = std::move(f);
+        return *this;
+    }
+    // A value made on first use in each render (e.g. a request summary).
+    template_namespace& set_lazy(std::string name, std::function<json::value()> make) {
+        slot(std::move(name)).lazy = std::move(make);
+        return *this;
+    }
+    // The hook of {% module name(args) %}; its result is written unescaped.
+    template_namespace& set_module(std::string name, template_function render) {
+        modules_.push_back({std::move(name), std::move(render)});
+        return *this;
+    }
+    // Every member of o, copied / borrowed.
+    template_namespace& update(const json::object& o) {
+        for (const auto& [k, v] : o) set(k, v);
+        return *this;
+    }
+    template_namespace& update_ref(const json::object& o) {
+        for (const auto& [k, v] : o) set_ref(k, v);
+        return *this;
+    }
+
+    struct entry {
+        std::string name;
+        json::value owned;
+        const json::value* ref = nullptr;
+        template_function fn;
+        std::function<json::value()> lazy;
+    };
+    // The entry called name here or in a parent, or nullptr.
+    const entry* find(std::string_view name) const noexcept {
+        for (const template_namespace* ns = this; ns; ns = ns->parent_)
+            for (const entry& e : ns->entries_)
+                if (e.name == name) return &e;
+        return nullptr;
+    }
+    const template_function* find_module(std::string_view name) const noexcept {
+        for (const template_namespace* ns = this; ns; ns = ns->parent_)
+            for (const auto& m : ns->modules_)
+                if (m.first == name) return &m.second;
+        return nullptr;
+    }
+    const template_namespace* parent() const noexcept { return parent_; }
+
+private:
+    entry& slot(std::string name) {
+        for (entry& e : entries_)
+            if (e.name == name) {
+                e = entry{};
+                e.name = std::move(name);
+                return e;
+            }
+        entries_.emplace_back().name = std::move(name);
+        return entries_.back();
+    }
+
+    const template_namespace* parent_ = nullptr;
+    std::deque<entry> entries_;  // stable addresses: slots point at entries
+    std::vector<std::pair<std::string, template_function>> modules_;
+};
+
+namespace detail::tmpl {
+
+// A template linked with its ancestors and includes: Tornado's generated
+// _tt_execute, as a tree walk. Immutable once built; shared by renders.
+struct program {
+    std::shared_ptr<symbol_table> symbols;
+    std::shared_ptr<const template_namespace> globals;  // the loader's namespace
+    std::shared_ptr<const parsed_file> self;
+    std::vector<std::shared_ptr<const parsed_file>> ancestors;  // self first, root last
+    std::vector<std::shared_ptr<const parsed_file>> files;      // everything kept alive
+    const parsed_file* root = nullptr;
+    std::unordered_map<std::string_view, const node*> blocks;  // most derived
+    std::unordered_map<const node*, const parsed_file*> includes;
+    std::vector<std::int32_t> slot_of;  // symbol -> slot (-1: unused)
+    std::vector<std::uint32_t> slot_symbol;
+    std::vector<std::uint8_t> slot_local;
+
+    std::int32_t slot(std::uint32_t symbol) {
+        if (slot_of.size() <= symbol) slot_of.resize(symbol + 1, -1);
+        if (slot_of[symbol] < 0) {
+            slot_of[symbol] = static_cast<std::int32_t>(slot_symbol.size());
+            slot_symbol.push_back(symbol);
+            slot_local.push_back(0);
+        }
+        return slot_of[symbol];
+    }
+    void mark_local(const target& t) {
+        if (t.symbol >= 0) slot_local[static_cast<std::size_t>(slot(static_cast<std::uint32_t>(t.symbol)))] = 1;
+        for (const auto& i : t.items) mark_local(i);
+    }
+    void use(const expr* e) {
+        if (!e) return;
+        if (e->kind == ex::name) slot(e->symbol);
+        for (const auto& k : e->kids) use(k.get());
+    }
+    // Gives a slot to every name the generated code would use, walking it
+    // as Tornado generates it (blocks replaced, includes inlined).
+    void assign_slots(const node_list& body, int depth = 0) {
+        if (depth > 100) raise("RecursionError", "templates include each other too deeply");
+        for (const node& n : body) {
+            use(n.e.get());
+            if (n.kind == nk::for_ || n.kind == nk::set) mark_local(n.tgt);
+            if (n.kind == nk::expr && n.file->autoescape_symbol >= 0)
+                slot(static_cast<std::uint32_t>(n.file->autoescape_symbol));
+            for (const auto& b : n.branches) {
+                use(b.cond.get());
+                assign_slots(b.body, depth);
+            }
+            for (const auto& x : n.excepts) {
+                if (x.as_symbol >= 0) mark_local(target{x.as_symbol, {}});
+                assign_slots(x.body, depth);
+            }
+            if (n.kind == nk::block) {
+                assign_slots(blocks.at(n.text)->body, depth + 1);
+            } else if (n.kind == nk::include) {
+                assign_slots(includes.at(&n)->body, depth + 1);
+            } else {
+                assign_slots(n.body, depth);
+            }
+            assign_slots(n.else_body, depth);
+            assign_slots(n.finally_body, depth);
+        }
+    }
+};
+
+enum class flow { normal, brk, cont };
+
+inline bool exception_matches(const std::string& type, const std::vector<std::string>& names) {
+    if (names.empty()) return true;
+    for (const auto& n : names) {
+        if (n == type || n == "Exception" || n == "BaseException") return true;
+        if (n == "LookupError" && (type == "KeyError" || type == "IndexError")) return true;
+        if (n == "ArithmeticError" && (type == "ZeroDivisionError" || type == "OverflowError")) return true;
+        if (n == "NameError" && type == "UnboundLocalError") return true;
+    }
+    return false;
+}
+
+// One render: the program's variables (slots) and the output buffer.
+class renderer {
+public:
+    renderer(const program& p, const template_namespace* ns, std::string& out)
+        : p_(p), ns_(ns), out_(&out), slots_(p.slot_symbol.size()) {}
+
+    void run() { exec(p_.root->body); }
+
+private:
+    // ---- statements ----
+
+    flow exec(const node_list& body) {
+        for (const node& n : body) {
+            flow f = exec_located(n);
+            if (f != flow::normal) return f;
+        }
+        return flow::normal;
+    }
+
+    flow exec_located(const node& n) {
+        if (n.kind == nk::text) {
+            *out_ += n.text;
+            return flow::normal;
+        }
+        try {
+            return exec(n);
+        } catch (template_error& e) {
+            if (!e.located()) e.locate(n.file->name, n.line);
+            throw;
+        }
+    }
+
+    flow exec(const node& n) {
+        switch (n.kind) {
+        case nk::text: *out_ += n.text; return flow::normal;
+        case nk::expr: emit(eval(*n.e), n.file); return flow::normal;
+        case nk::raw: emit(eval(*n.e), nullptr); return flow::normal;
+        case nk::module: module(*n.e); return flow::normal;
+        case nk::if_:
+            for (const branch& b : n.branches)
+                if (!b.cond || truth(eval(*b.cond))) return exec(b.body);
+            return flow::normal;
+        case nk::for_: return loop(n);
+        case nk::while_:
+            while (truth(eval(*n.e))) {
+                flow f = exec(n.body);
+                if (f == flow::brk) return flow::normal;
+            }
+            return n.has_else ? exec(n.else_body) : flow::normal;
+        case nk::set: set(n); return flow::normal;
+        case nk::try_: return try_block(n);
+        case nk::apply: apply(n); return flow::normal;
+        case nk::block: return exec(p_.blocks.at(n.text)->body);
+        case nk::include: {
+            if (++depth_ > 100) raise("RecursionError", "templates include each other too deeply");
+            flow f = exec(p_.includes.at(&n)->body);
+            --depth_;
+            return f;
+        }
+        case nk::extends:
+        case nk::marker: return flow::normal;
+        case nk::break_: return flow::brk;
+        case nk::continue_: return flow::cont;
+        }
+        return flow::normal;
+    }
+
+    // Writes str(v), through the file's autoescape function unless raw
+    // (xhtml_escape runs inline; text without & < > " ' is copied as is).
+    void emit(const value& v, const parsed_file* file) {
+        const value* custom = nullptr;
+        bool html = false;
+        if (file && file->autoescape_symbol >= 0) {
+            const value& fn = name(static_cast<std::uint32_t>(file->autoescape_symbol));
+            if (fn.type() == value::kind::builtin && (fn.id() == b_xhtml_escape || fn.id() == b_escape)) html = true;
+            else custom = &fn;
+        }
+        if (v.is_data() && v.data().is_string()) {
+            std::string_view s = v.data().get_string();
+            if (custom) emit_custom(std::string(s), *custom);
+            else if (html && s.find_first_of("&<>\"'") != std::string_view::npos) *out_ += xhtml_escape(s);
+            else *out_ += s;
+            return;
+        }
+        if (!custom && v.is_data() && v.data().type() <= json::kind::floating) {  // no markup possible
+            append_str(*out_, v.data());
+            return;
+        }
+        std::string s;
+        if (v.is_data()) append_str(s, v.data(), v.data_view());
+        else append_callable(s, v, v.type() == value::kind::builtin ? builtin_names[v.id()] : std::string_view("method"));
+        if (custom) emit_custom(std::move(s), *custom);
+        else if (html) *out_ += xhtml_escape(s);
+        else *out_ += s;
+    }
+    void emit_custom(std::string s, const value& fn) {
+        std::array<value, 1> arg{value::own(std::move(s))};
+        value r = invoke(fn, {arg, {}});
+        append_str(*out_, data_of(r, "autoescape"), r.data_view());
+    }
+
+    void module(const expr& call) {
+        std::string_view name = p_.symbols->name(call.kids[0]->symbol);
+        const template_function* fn = ns_ ? ns_->find_module(name) : nullptr;
+        if (!fn && p_.globals) fn = p_.globals->find_module(name);
+        if (!fn) raise("AttributeError", "no UI module named '" + std::string(name) + "'");
+        value callee = value::function(fn, name);
+        value r = call_with(callee, call);
+        append_str(*out_, data_of(r, "module"), r.data_view());
+    }
+
+    void apply(const node& n) {
+        value fn = eval(*n.e);
+        std::string body;
+        std::string* saved = out_;
+        out_ = &body;
+        try {
+            exec(n.body);
+        } catch (...) {
+            out_ = saved;
+            throw;
+        }
+        out_ = saved;
+        std::array<value, 1> arg{value::own(std::move(body))};
+        value r = invoke(fn, {arg, {}});
+        append_str(*out_, data_of(r, "apply"), r.data_view());
+    }
+
+    flow try_block(const node& n) {
+        flow f;
+        try {
+            f = try_body(n);
+        } catch (...) {
+            if (n.has_finally) exec(n.finally_body);
+            throw;
+        }
+        if (n.has_finally) {
+            flow g = exec(n.finally_body);
+            if (g != flow::normal) return g;
+        }
+        return f;
+    }
+    flow try_body(const node& n) {
+        const except_clause* handler = nullptr;
+        std::string message;
+        try {
+            flow f = exec(n.body);
+            if (f != flow::normal) return f;
+        } catch (const ParseError&) {
+            throw;
+        } catch (const template_error& e) {
+            for (const auto& x : n.excepts)
+                if (exception_matches(e.type(), x.types)) {
+                    handler = &x;
+                    break;
+                }
+            if (!handler) throw;
+            message = e.message();
+        }
+        if (handler) {
+            if (handler->as_symbol >= 0) assign_symbol(static_cast<std::uint32_t>(handler->as_symbol), value::own(message));
+            return exec(handler->body);
+        }
+        return n.has_else ? exec(n.else_body) : flow::normal;
+    }
+
+    void set(const node& n) {
+        value v = eval(*n.e);
+        if (n.aug) {
+            const value& cur = name(static_cast<std::uint32_t>(n.tgt.symbol));
+            if (n.aug == '%' && cur.is_data() && cur.data().is_string())
+                v = value::own(percent_format(cur.data().get_string(), v));
+            else
+                v = value::own(arith(n.aug, data_of(cur, "+="), data_of(v, "+=")));
+        }
+        assign(n.tgt, std::move(v));
+    }
+
+    void assign_symbol(std::uint32_t symbol, value v) {
+        v.share();
+        slots_[static_cast<std::size_t>(p_.slot_of[symbol])] = std::move(v);
+    }
+    void assign(const target& t, value v) {
+        if (t.symbol >= 0) {
+            assign_symbol(static_cast<std::uint32_t>(t.symbol), std::move(v));
+            return;
+        }
+        if (!v.is_data()) raise("TypeError", std::string("cannot unpack non-iterable ") + type_name(v) + " object");
+        v.share();
+        const json::value& j = v.data();
+        if (j.is_array()) {
+            const json::array& a = j.get_array();
+            check_unpack(a.size(), t.items.size());
+            for (std::size_t i = 0; i < a.size(); ++i) assign(t.items[i], v.element(a[i]));
+            return;
+        }
+        if (!j.is_string() && !j.is_object())
+            raise("TypeError", std::string("cannot unpack non-iterable ") + type_name(j) + " object");
+        json::array items = to_list(j);
+        check_unpack(items.size(), t.items.size());
+        for (std::size_t i = 0; i < items.size(); ++i) assign(t.items[i], value::own(std::move(items[i])));
+    }
+    static void check_unpack(std::size_t got, std::size_t want) {
+        if (got < want)
+            raise("ValueError", "not enough values to unpack (expected " + std::to_string(want) + ", got " +
+                                    std::to_string(got) + ")");
+        if (got > want) raise("ValueError", "too many values to unpack (expected " + std::to_string(want) + ")");
+    }
+
+    // One iteration; false to stop the loop (break).
+    bool step(const node& n, value v) {
+        assign(n.tgt, std::move(v));
+        return exec(n.body) != flow::brk;
+    }
+
+    flow loop(const node& n) {
+        const expr& it = *n.e;
+        bool broke = false;
+        if (!fast_loop(n, broke)) {
+            value seq = eval(it);
+            if (!seq.is_data()) raise("TypeError", std::string("'") + type_name(seq) + "' object is not iterable");
+            seq.share();
+            const json::value& j = seq.data();
+            if (j.is_array()) {
+                auto inner = seq.data_view() == value::view::dict_items ? value::view::tuple : value::view::none;
+                for (const json::value& e : j.get_array())
+                    if (!step(n, seq.element(e, inner))) {
+                        broke = true;
+                        break;
+                    }
+            } else {
+                for (auto& e : to_list(j))
+                    if (!step(n, value::own(std::move(e)))) {
+                        broke = true;
+                        break;
+                    }
+            }
+        }
+        return !broke && n.has_else ? exec(n.else_body) : flow::normal;
+    }
+
+    // for k, v in d.items() and for i in range(...) without building lists.
+    bool fast_loop(const node& n, bool& broke) {
+        const expr& it = *n.e;
+        if (it.kind != ex::call || !it.kw_names.empty()) return false;
+        const expr& callee = *it.kids[0];
+        if (callee.kind == ex::attr && callee.method == m_items && it.kids.size() == 1) {
+            value d = eval(*callee.kids[0]);
+            if (!d.is_data() || !d.data().is_object()) return false;
+            d.share();
+            for (const auto& [k, v] : d.data().get_object()) {
+                if (n.tgt.items.size() == 2) {  // the common case: no pair built
+                    assign(n.tgt.items[0], value::own(k));
+                    if (!step(n.tgt.items[1], n, d.element(v))) return broke = true;
+                } else if (!step(n, value::own(json::array{k, v}, value::view::tuple))) {
+                    return broke = true;
+                }
+            }
+            return true;
+        }
+        if (callee.kind == ex::name) {
+            const value& f = name(callee.symbol);
+            if (f.type() != value::kind::builtin || f.id() != b_range) return false;
+            std::int64_t args[3] = {0, 0, 1};
+            std::size_t nargs = it.kids.size() - 1;
+            if (nargs < 1 || nargs > 3) return false;
+            for (std::size_t i = 0; i < nargs; ++i) args[nargs == 1 ? 1 : i] = to_int(data_of(eval(*it.kids[i + 1]), "range"));
+            if (args[2] == 0) raise("ValueError", "range() arg 3 must not be zero");
+            for (std::int64_t i = args[0]; args[2] > 0 ? i < args[1] : i > args[1]; i += args[2])
+                if (!step(n, value::own(i))) return broke = true;
+            return true;
+        }
+        return false;
+    }
+    bool step(const target& t, const node& n, value v) {
+        assign(t, std::move(v));
+        return exec(n.body) != flow::brk;
+    }
+
+    // ---- expressions ----
+
+    const value& name(std::uint32_t symbol) {
+        auto slot = static_cast<std::size_t>(p_.slot_of[symbol]);
+        value& v = slots_[slot];
+        if (!v.is_unset()) return v;
+        std::string_view name = p_.symbols->name(symbol);
+        if (p_.slot_local[slot])
+            raise("UnboundLocalError",
+                  "cannot access local variable '" + std::string(name) + "' where it is not associated with a value");
+        v = resolve_global(name);
+        return v;
+    }
+
+    value resolve_global(std::string_view name) {
+        const template_namespace::entry* e = ns_ ? ns_->find(name) : nullptr;
+        if (!e && p_.globals) e = p_.globals->find(name);
+        if (e) {
+            if (e->fn) return value::function(&e->fn, e->name);
+            if (e->lazy) {
+                value v = value::own(e->lazy());
+                v.share();
+                return v;
+            }
+            return value::borrow(e->ref ? *e->ref : e->owned);
+        }
+        if (std::uint16_t id = find_builtin(name); id != b_none) return value::builtin(id);
+        raise("NameError", "name '" + std::string(name) + "' is not defined");
+    }
+
+    value eval(const expr& e) {
+        switch (e.kind) {
+        case ex::constant: return value::borrow(e.constant);
+        case ex::name: return name(e.symbol);
+        case ex::attr: return attribute(e);
+        case ex::index: return index(e);
+        case ex::slice: return slice(e);
+        case ex::call: return call_with(eval(*e.kids[0]), e);
+        case ex::list:
+        case ex::tuple: {
+            json::array a;
+            a.reserve(e.kids.size());
+            for (const auto& k : e.kids) a.push_back(std::move(eval_data(*k)));
+            return value::own(std::move(a), e.kind == ex::tuple ? value::view::tuple : value::view::none);
+        }
+        case ex::dict: {
+            json::object o;
+            for (std::size_t i = 0; i + 1 < e.kids.size(); i += 2) {
+                json::value k = eval_data(*e.kids[i]);
+                if (!k.is_string()) raise("TypeError", "gale template dicts have string keys only");
+                o.insert_or_assign(std::move(k.get_string()), eval_data(*e.kids[i + 1]));
+            }
+            return value::own(std::move(o));
+        }
+        case ex::neg:
+        case ex::pos: {
+            value v = eval(*e.kids[0]);
+            const json::value& j = data_of(v, "unary");
+            if (!is_numeric(j))
+                raise("TypeError", std::string("bad operand type for unary ") + (e.kind == ex::neg ? "-" : "+") + ": '" +
+                                       type_name(j) + "'");
+            if (e.kind == ex::pos) return value::own(is_intlike(j) ? json::value(as_int(j)) : j);
+            return value::own(arith('-', json::value(0), j));
+        }
+        case ex::not_: return value::own(!truth(eval(*e.kids[0])));
+        case ex::and_: {
+            value a = eval(*e.kids[0]);
+            return truth(a) ? eval(*e.kids[1]) : a;
+        }
+        case ex::or_: {
+            value a = eval(*e.kids[0]);
+            return truth(a) ? a : eval(*e.kids[1]);
+        }
+        case ex::cond: return truth(eval(*e.kids[0])) ? eval(*e.kids[1]) : eval(*e.kids[2]);
+        case ex::binop: {
+            value a = eval(*e.kids[0]);
+            value b = eval(*e.kids[1]);
+            const json::value& x = data_of(a, "operand");
+            if (e.op == '%' && x.is_string()) return value::own(percent_format(x.get_string(), b));
+            json::value r = arith(e.op, x, data_of(b, "operand"));
+            if (r.is_array() && a.data_view() == value::view::tuple) return value::own(std::move(r), value::view::tuple);
+            return value::own(std::move(r));
+        }
+        case ex::compare: return value::own(compare_chain(e));
+        }
+        return {};
+    }
+
+    json::value eval_data(const expr& e) {
+        value v = eval(e);
+        if (!v.is_data()) raise("TypeError", "gale templates cannot store functions in lists or dicts");
+        return std::move(v).take();
+    }
+
+    bool compare_chain(const expr& e) {
+        value left = eval(*e.kids[0]);
+        for (std::size_t i = 0; i < e.cmps.size(); ++i) {
+            value right = eval(*e.kids[i + 1]);
+            if (!compare_one(e.cmps[i], left, right)) return false;
+            left = std::move(right);
+        }
+        return true;
+    }
+    static bool compare_one(cmp c, const value& a, const value& b) {
+        if (c == cmp::is || c == cmp::is_not) {
+            bool same;
+            if (!a.is_data() || !b.is_data()) same = a.type() == b.type() && a.id() == b.id() && a.fn() == b.fn();
+            else if (a.data().is_null() || b.data().is_null()) same = a.data().is_null() && b.data().is_null();
+            else if (a.data().is_bool() || b.data().is_bool()) same = a.data() == b.data();
+            else same = &a.data() == &b.data();
+            return c == cmp::is ? same : !same;
+        }
+        if (!a.is_data() || !b.is_data()) {
+            bool same = a.type() == b.type() && a.id() == b.id() && a.fn() == b.fn();
+            if (c == cmp::eq) return same;
+            if (c == cmp::ne) return !same;
+            raise("TypeError", "functions cannot be compared");
+        }
+        const json::value &x = a.data(), &y = b.data();
+        switch (c) {
+        case cmp::eq: return equal(x, y);
+        case cmp::ne: return !equal(x, y);
+        case cmp::lt: return compare(x, y, "<") < 0;
+        case cmp::le: return compare(x, y, "<=") <= 0;
+        case cmp::gt: return compare(x, y, ">") > 0;
+        case cmp::ge: return compare(x, y, ">=") >= 0;
+        case cmp::in:
+        case cmp::not_in: {
+            bool found;
+            if (y.is_string()) {
+                if (!x.is_string())
+                    raise("TypeError", std::string("'in <string>' requires string as left operand, not ") + type_name(x));
+                found = y.get_string().find(x.get_string()) != std::string::npos;
+            } else if (y.is_array()) {
+                found = std::any_of(y.get_array().begin(), y.get_array().end(), [&](const json::value& e) { return equal(e, x); });
+            } else if (y.is_object()) {
+                found = x.is_string() && y.contains(x.get_string());
+            } else {
+                raise("TypeError", std::string("argument of type '") + type_name(y) + "' is not iterable");
+            }
+            return c == cmp::in ? found : !found;
+        }
+        default: return false;
+        }
+    }
+
+    value attribute(const expr& e) {
+        value obj = eval(*e.kids[0]);
+        if (obj.is_data()) {
+            const json::value& j = obj.data();
+            if (e.method != m_none && method_applies(e.method, j)) return value::method(std::move(obj), e.method);
+            if (j.is_object())  // gale: d.name reads d["name"] (as torndb.Row and ObjectDict do)
+                if (const json::value* v = j.find(e.attr)) return std::move(obj).take_element(*v);
+        }
+        raise("AttributeError", std::string("'") + type_name(obj) + "' object has no attribute '" + e.attr + "'");
+    }
+
+    static std::int64_t normalize_index(std::int64_t i, std::size_t size, const char* what) {
+        auto n = static_cast<std::int64_t>(size);
+        if (i < 0) i += n;
+        if (i < 0 || i >= n) raise("IndexError", std::string(what) + " index out of range");
+        return i;
+    }
+
+    value index(const expr& e) {
+        value obj = eval(*e.kids[0]);
+        value key = eval(*e.kids[1]);
+        const json::value& j = data_of(obj, "subscript");
+        const json::value& k = data_of(key, "subscript");
+        if (j.is_object()) {
+            const json::value* v = k.is_string() ? j.find(k.get_string()) : nullptr;
+            if (!v) {
+                std::string r;
+                append_repr(r, k);
+                raise("KeyError", r);
+            }
+            return std::move(obj).take_element(*v);
+        }
+        if (j.is_array() || j.is_string()) {
+            if (!is_intlike(k))
+                raise("TypeError", std::string(type_name(j, obj.data_view())) + " indices must be integers or slices, not " +
+                                       type_name(k));
+            if (j.is_array()) {
+                std::int64_t i = normalize_index(as_int(k), j.size(), j.is_array() && obj.data_view() == value::view::tuple ? "tuple" : "list");
+                return std::move(obj).take_element(j.get_array()[static_cast<std::size_t>(i)]);
+            }
+            const std::string& s = j.get_string();
+            if (is_ascii(s)) {
+                std::int64_t i = normalize_index(as_int(k), s.size(), "string");
+                return value::own(s.substr(static_cast<std::size_t>(i), 1));
+            }
+            auto at = code_point_offsets(s);
+            auto i = static_cast<std::size_t>(normalize_index(as_int(k), at.size() - 1, "string"));
+            return value::own(s.substr(at[i], at[i + 1] - at[i]));
+        }
+        raise("TypeError", std::string("'") + type_name(j) + "' object is not subscriptable");
+    }
+
+    value slice(const expr& e) {
+        value obj = eval(*e.kids[0]);
+        const json::value& j = data_of(obj, "slice");
+        std::int64_t parts[3];
+        bool given[3];
+        for (int i = 0; i < 3; ++i) {
+            given[i] = false;
+            if (!e.kids[static_cast<std::size_t>(i) + 1]) continue;
+            value v = eval(*e.kids[static_cast<std::size_t>(i) + 1]);
+            const json::value& d = data_of(v, "slice");
+            if (d.is_null()) continue;
+            if (!is_intlike(d)) raise("TypeError", "slice indices must be integers or None");
+            parts[i] = as_int(d);
+            given[i] = true;
+        }
+        std::int64_t step = given[2] ? parts[2] : 1;
+        if (step == 0) raise("ValueError", "slice step cannot be zero");
+        bool ascii = j.is_string() && is_ascii(j.get_string());
+        std::vector<std::size_t> at;
+        std::size_t size;
+        if (j.is_array()) size = j.size();
+        else if (!j.is_string()) raise("TypeError", std::string("'") + type_name(j) + "' object is not subscriptable");
+        else if (ascii) size = j.size();
+        else {
+            at = code_point_offsets(j.get_string());
+            size = at.size() - 1;
+        }
+        auto n = static_cast<std::int64_t>(size);
+        auto clamp = [&](std::int64_t i, bool is_given, std::int64_t dflt) {
+            if (!is_given) return dflt;
+            if (i < 0) i += n;
+            if (step > 0) return std::clamp<std::int64_t>(i, 0, n);
+            return std::clamp<std::int64_t>(i, -1, n - 1);
+        };
+        std::int64_t start = clamp(parts[0], given[0], step > 0 ? 0 : n - 1);
+        std::int64_t stop = clamp(parts[1], given[1], step > 0 ? n : -1);
+        if (j.is_array()) {
+            json::array r;
+            for (std::int64_t i = start; step > 0 ? i < stop : i > stop; i += step)
+                r.push_back(j.get_array()[static_cast<std::size_t>(i)]);
+            return value::own(std::move(r), obj.data_view() == value::view::tuple ? value::view::tuple : value::view::none);
+        }
+        const std::string& s = j.get_string();
+        std::string r;
+        for (std::int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
+            auto u = static_cast<std::size_t>(i);
+            if (ascii) r += s[u];
+            else r.append(s, at[u], at[u + 1] - at[u]);
+        }
+        return value::own(std::move(r));
+    }
+
+    value call_with(const value& callee, const expr& e) {
+        std::size_t n = e.kids.size() - 1;
+        constexpr std::size_t small = 4;
+        std::array<value, small> fixed;
+        std::vector<value> heap;
+        value* args = fixed.data();
+        if (n > small) {
+            heap.resize(n);
+            args = heap.data();
+        }
+        for (std::size_t i = 0; i < n; ++i) args[i] = eval(*e.kids[i + 1]);
+        return invoke(callee, {{args, n}, e.kw_names});
+    }
+
+    const program& p_;
+    const template_namespace* ns_;
+    std::string* out_;
+    std::vector<value> slots_;
+    int depth_ = 0;
+};
+
+}  // namespace detail::tmpl
+}  // namespace gale
