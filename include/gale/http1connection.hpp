@@ -79,6 +79,7 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -242,15 +243,32 @@ private:
 }  // namespace detail
 
 // Tornado's HTTPConnection: how a request handler writes its response
-// (request.connection). HTTP1Connection is the implementation.
+// (request.connection), and, when the server leaves the body to the
+// callback (HTTPServerOptions::read_body = false), reads the request's
+// body. HTTP1Connection is the implementation.
 class HTTPConnection {
 public:
+    using body_sink = std::function<task<void>(std::string_view)>;
+
     virtual ~HTTPConnection() = default;
     // Starts the response; `chunk` is the first piece of the body.
     virtual void write_headers(const ResponseStartLine& start_line, HTTPHeaders& headers,
                                std::string_view chunk = {}) = 0;
     virtual IOStream::write_awaiter write(std::string_view chunk) = 0;
     virtual IOStream::write_awaiter finish() = 0;
+    // Whether write_headers has been called for the current request.
+    virtual bool response_started() const noexcept = 0;
+
+    // Whether the request's body has been read (true for a bodyless one).
+    virtual bool read_finished() const noexcept = 0;
+    // Reads the whole body, or hands it to sink piece by piece (each piece
+    // a view valid during the call; the next waits for the sink's task).
+    // HTTPInputError for a malformed or too large body.
+    virtual task<std::string> read_body() = 0;
+    virtual task<void> read_body_into(body_sink sink) = 0;
+    // Called (from the loop, once) when the peer closes the connection
+    // while it is not being read; null removes it.
+    virtual void set_close_callback(std::function<void()> callback) = 0;
 };
 
 class HTTP1Connection final : public HTTPConnection {
@@ -384,8 +402,10 @@ public:
         read_finished_ = true;
     }
 
+    task<void> read_body_into(body_sink sink) override { return read_body(std::move(sink)); }
+
     // Reads the whole body into a string.
-    task<std::string> read_body() {
+    task<std::string> read_body() override {
         std::string body;
         if (body_mode_ == body_mode::fixed && !decompressor_) body.reserve(body_remaining_);
         co_await read_body([&body](std::string_view piece) { body.append(piece); });
@@ -417,6 +437,7 @@ public:
     // Server: starts the response to the request just read.
     void write_headers(const ResponseStartLine& start_line, HTTPHeaders& headers, std::string_view chunk = {}) override {
         begin_output();
+        response_started_ = true;
         int code = start_line.code;
         bool no_body_code = code == 204 || code == 304 || (code >= 100 && code < 200);
         detail::framing_fields fields(headers);
@@ -481,8 +502,12 @@ public:
     bool keep_alive() const noexcept { return !disconnect_on_finish_ && !stream_->closed(); }
     // Whether the message's body has been read; on the server, true as soon
     // as the head of a request without a body is.
-    bool read_finished() const noexcept { return read_finished_; }
+    bool read_finished() const noexcept override { return read_finished_; }
     bool write_finished() const noexcept { return write_finished_; }
+    bool response_started() const noexcept override { return response_started_; }
+    void set_close_callback(std::function<void()> callback) override {
+        stream_->set_close_callback(std::move(callback));
+    }
     void close() { stream_->close(); }
 
     IOStream& stream() noexcept { return *stream_; }
@@ -575,6 +600,7 @@ private:
         decompressor_.reset();
         if (!is_client_) {  // a new request: its response is not started yet
             write_finished_ = false;
+            response_started_ = false;
             request_wants_keep_alive_ = false;
             disconnect_on_finish_ = false;
         }
@@ -928,6 +954,7 @@ private:
     std::optional<detail::gzip_decompressor> decompressor_;
     bool chunking_output_ = false;
     bool read_finished_ = false;
+    bool response_started_ = false;
     bool write_finished_ = false;
     bool expect_continue_ = false;
     bool request_wants_keep_alive_ = false;

@@ -17,14 +17,15 @@
 //   task<void> close_all_connections()
 //   HTTPServerOptions: no_keep_alive, xheaders, protocol, decompress_request,
 //       chunk_size, max_header_size, idle_connection_timeout, body_timeout,
-//       max_body_size, max_buffer_size, trusted_downstream, ssl_options
+//       max_body_size, max_buffer_size, trusted_downstream, read_body, ssl_options
 //
 // HTTPS is the same server given ssl_options (a server-side context from
 // <gale/ssl.hpp>); each connection's TLS handshake is done before its
 // first request is read, and request.protocol is "https".
 //
 // The callback runs once per request, after the whole body has arrived and
-// its form arguments and files are parsed, with request.connection set: it
+// its form arguments and files are parsed (unless options.read_body is
+// false: then it reads the body itself), with request.connection set: it
 // answers through connection->write_headers / write / finish (Tornado's
 // HTTPConnection). It must finish the response before it returns; one that
 // does not is logged and its connection closed. An exception escaping the
@@ -87,6 +88,14 @@ struct HTTPServerOptions {
     std::optional<std::size_t> max_buffer_size{};
     // Proxies whose X-Forwarded-For entries are skipped with xheaders.
     std::vector<std::string> trusted_downstream{};
+    // Read each request's body (and parse its arguments) before calling
+    // the callback. false: the callback runs as soon as the head is read
+    // and reads the body itself through request.connection (read_body or
+    // read_body_into, then request.parse_body()); gale::Application's
+    // servers work so, which lets a handler stream an upload. A callback
+    // that answers without reading the body ends the connection after its
+    // response.
+    bool read_body = true;
     // Serve HTTPS: a server-side context from <gale/ssl.hpp>
     // (gale::ssl_options_to_context({.certfile = ..., .keyfile = ...}, true)).
     std::shared_ptr<const ssl_handshaker> ssl_options{};
@@ -141,8 +150,10 @@ public:
                 if (progress != HTTP1Connection::head_progress::complete) break;
                 request.start_next(remote_ip, protocol, &connection);
                 if (options_.xheaders) apply_xheaders(request);
-                if (!connection.read_finished()) request.body = co_await connection.read_body();
-                if (request.headers.contains("Content-Type")) request.parse_body();
+                if (options_.read_body) {
+                    if (!connection.read_finished()) request.body = co_await connection.read_body();
+                    if (request.headers.contains("Content-Type")) request.parse_body();
+                }
             } catch (const HTTPInputError& e) {
                 detail::log(detail::gen_log, detail::log_level::info, "http1connection", __LINE__,
                             "Malformed HTTP message from {}: {}", address, e.what());
@@ -154,15 +165,27 @@ public:
                 co_await reject(connection);
                 break;
             }
+            bool bad_body = false;
             try {
                 co_await callback_(request);
+            } catch (const HTTPInputError& e) {  // the body, read by the callback (read_body = false)
+                detail::log(detail::gen_log, detail::log_level::info, "http1connection", __LINE__,
+                            "Malformed HTTP message from {}: {}", address, e.what());
+                bad_body = true;
+            } catch (const StreamClosedError&) {
+                break;
             } catch (...) {
                 detail::log(detail::app_log, detail::log_level::error, "httpserver", __LINE__,
                             "Uncaught exception in request callback for {} {} from {}: {}", request.method,
                             request.uri, address, detail::describe_current_exception());
                 break;
             }
+            if (bad_body) {
+                if (!connection.response_started()) co_await reject(connection);
+                break;
+            }
             if (!connection.write_finished()) {
+                if (connection.stream().closed()) break;  // the client left first
                 detail::log(detail::app_log, detail::log_level::error, "httpserver", __LINE__,
                             "Request callback for {} {} returned without finishing its response", request.method,
                             request.uri);

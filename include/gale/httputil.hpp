@@ -244,8 +244,9 @@ inline std::string_view strip_http_ws(std::string_view s) noexcept {
 }
 
 // Python's repr() of a str whose characters are the bytes of `s` read as
-// latin-1 (how Tornado sees header bytes), as UTF-8 text.
-inline std::string py_repr(std::string_view s) {
+// latin-1 (how Tornado sees header bytes), as UTF-8 text; with as_bytes,
+// the repr of the bytes themselves without its leading b.
+inline std::string py_repr(std::string_view s, bool as_bytes = false) {
     bool has_single = s.find('\'') != std::string_view::npos;
     bool has_double = s.find('"') != std::string_view::npos;
     char quote = has_single && !has_double ? '"' : '\'';
@@ -264,7 +265,7 @@ inline std::string py_repr(std::string_view s) {
             out += "\\n";
         } else if (c == '\r') {
             out += "\\r";
-        } else if (c < 0x20 || (c >= 0x7f && c <= 0xa0) || c == 0xad) {
+        } else if (c < 0x20 || (c >= 0x7f && (as_bytes || c <= 0xa0)) || c == 0xad) {
             out += "\\x";
             out.push_back(hex[c >> 4]);
             out.push_back(hex[c & 15]);
@@ -278,6 +279,9 @@ inline std::string py_repr(std::string_view s) {
     out.push_back(quote);
     return out;
 }
+
+// Python's repr() of bytes: b'...'.
+inline std::string py_bytes_repr(std::string_view s) { return "b" + py_repr(s, true); }
 
 }  // namespace detail
 

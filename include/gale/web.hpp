@@ -113,6 +113,7 @@
 #include <openssl/evp.h>
 
 #include "detail/logging.hpp"
+#include "detail/static_files.hpp"
 #include "httpserver.hpp"
 #include "httputil.hpp"
 #include "json.hpp"
@@ -192,6 +193,18 @@ struct Settings {
     std::string login_url{};
     // ---- end cookies
     // ---- static files (section: helper static)
+    // With static_path, the Application serves its files at
+    // static_url_prefix + path, /favicon.ico and /robots.txt with
+    // StaticFileHandler, static_handler_args reaching its initialize.
+    std::string static_path{};
+    std::string static_url_prefix = "/static/";
+    struct static_handler_arguments {
+        std::string default_filename;  // e.g. "index.html" for a directory's URL
+    };
+    static_handler_arguments static_handler_args{};
+    // Hash each static file once per process (static_url's ?v=, Etag);
+    // default: not in debug.
+    std::optional<bool> static_hash_cache{};
     // ---- end static
     // ---- response compression, templates (section: lead)
     bool compress_response = false;
@@ -785,6 +798,11 @@ public:
     // ---- end cookies
 
     // ---- static files (section: helper static)
+    // Tornado's static_url: static_url_prefix + path + "?v=<version>" (the
+    // SHA-512 of the file under static_path; no ?v= if it cannot be read),
+    // after "<protocol>://<host>" with include_host. std::logic_error
+    // without the static_path setting.
+    std::string static_url(std::string_view path, bool include_host = false, bool include_version = true) const;
     // ---- end static
 
 private:
@@ -1534,11 +1552,240 @@ private:
 };
 
 // ---- StaticFileHandler (section: helper static)
+
+// Serves the files under a directory (Tornado's StaticFileHandler), routed
+// as {R"(/static/(.*))", handler<StaticFileHandler>(root[, default_filename])}:
+// GET and HEAD with Accept-Ranges, Etag (the quoted SHA-512 of the file),
+// Last-Modified, Content-Type by extension, 304 for If-None-Match (else
+// If-Modified-Since), one byte range (206 / 416), Cache-Control and Expires
+// of ten years when the URL has a "v" argument; 403 for a path outside the
+// root or that is no file, 404 for a missing one. A directory's URL serves
+// default_filename, redirecting first to the URL with a trailing slash.
+// The file is read and sent 64 KiB at a time, waiting for each piece to
+// reach the kernel. Subclasses may override the hooks below.
+class StaticFileHandler : public RequestHandler {
+public:
+    static constexpr std::int64_t CACHE_MAX_AGE = 86400LL * 365 * 10;
+
+    void initialize(const std::string& path, const std::string& default_filename = {}) {
+        root_ = path;
+        default_filename_ = default_filename;
+    }
+
+    task<void> get(std::string_view path) { return serve(path, true); }
+    task<void> head(std::string_view path) { return serve(path, false); }
+
+    // The Etag: the file's version, quoted (none if it cannot be read).
+    std::optional<std::string> compute_etag() const override {
+        std::optional<std::string> version = detail::static_files::cached_version(absolute_path_, use_hash_cache(settings()));
+        if (!version) return std::nullopt;
+        return "\"" + *version + "\"";
+    }
+
+    // Seconds a response may be cached: CACHE_MAX_AGE for a versioned URL
+    // (a "v" argument), else 0 (no Expires, no Cache-Control).
+    virtual std::int64_t get_cache_time(std::string_view /*path*/, std::int64_t /*modified*/,
+                                        std::string_view /*mime_type*/) {
+        return request().arguments.contains("v") ? CACHE_MAX_AGE : 0;
+    }
+    // For subclasses: headers to add to every file response.
+    virtual void set_extra_headers(std::string_view /*path*/) {}
+    // The Content-Type: by extension, as Python's mimetypes (see static_files.hpp).
+    virtual std::string get_content_type() const { return std::string(detail::static_files::content_type(absolute_path_)); }
+
+    // The URL path of static_path's `path` (static_url without the host).
+    static std::string make_static_url(const Settings& settings, std::string_view path, bool include_version = true) {
+        std::string url = settings.static_url_prefix + std::string(path);
+        if (!include_version) return url;
+        std::optional<std::string> version = get_version(settings, path);
+        if (!version) return url;
+        return url + "?v=" + *version;
+    }
+    // The version of static_path's `path`: the SHA-512 of the file in hex.
+    static std::optional<std::string> get_version(const Settings& settings, std::string_view path) {
+        return detail::static_files::cached_version(get_absolute_path(settings.static_path, path),
+                                                    use_hash_cache(settings));
+    }
+    // Forgets every cached version (Tornado's StaticFileHandler.reset).
+    static void reset() { detail::static_files::reset_version_cache(); }
+    // os.path.abspath(os.path.join(root, path)).
+    static std::string get_absolute_path(std::string_view root, std::string_view path) {
+        return detail::static_files::posix_abspath(detail::static_files::posix_join(root, path));
+    }
+
+    // The request's path relative to the root, the file's absolute path and
+    // modification time (seconds since the epoch), once validated.
+    const std::string& path() const noexcept { return path_; }
+    const std::string& absolute_path() const noexcept { return absolute_path_; }
+    std::int64_t modified() const noexcept { return modified_; }
+
+private:
+    static bool use_hash_cache(const Settings& settings) { return settings.static_hash_cache.value_or(!settings.debug); }
+
+    task<void> serve(std::string_view url_path, bool include_body);
+    bool validate_absolute_path(std::string absolute);
+    void set_headers();
+    bool should_return_304() const;
+    task<void> send_content(std::int64_t start, std::int64_t end);
+
+    std::string root_;
+    std::string default_filename_;
+    std::string path_;
+    std::string absolute_path_;
+    std::int64_t modified_ = 0;
+    std::int64_t size_ = 0;
+};
+
+inline task<void> StaticFileHandler::serve(std::string_view url_path, bool include_body) {
+    path_ = std::string(url_path);
+    if (!validate_absolute_path(get_absolute_path(root_, path_))) co_return;
+    set_headers();
+    if (should_return_304()) {
+        set_status(304);
+        co_return;
+    }
+    std::optional<std::int64_t> start, end;
+    std::string_view range_header = request().headers.get("Range").value_or(std::string_view());
+    std::optional<detail::static_files::byte_range> range;
+    if (!range_header.empty()) range = detail::static_files::parse_request_range(range_header);
+    if (range) {
+        start = range->start;
+        end = range->end;
+        if (start && *start < 0) start = std::max<std::int64_t>(*start + size_, 0);
+        if ((start && (*start >= size_ || (end && *start >= *end))) || end == 0) {
+            set_status(416);
+            set_header("Content-Type", "text/plain");
+            set_header("Content-Range", "bytes */" + std::to_string(size_));
+            co_return;
+        }
+        if (end && *end > size_) end = size_;
+        if (size_ != end.value_or(size_) - start.value_or(0)) {
+            set_status(206);
+            set_header("Content-Range", detail::static_files::content_range(start, end, size_));
+        }
+    }
+    std::int64_t first = start.value_or(0);
+    std::int64_t last = end.value_or(size_);
+    set_header("Content-Length", last - first);
+    if (include_body) co_await send_content(first, last);
+}
+
+// Tornado's validate_absolute_path: false once it has redirected.
+inline bool StaticFileHandler::validate_absolute_path(std::string absolute) {
+    namespace sf = detail::static_files;
+    std::string root = sf::posix_abspath(root_);
+    if (root.back() != '/') root += '/';
+    if (!(absolute + "/").starts_with(root))
+        throw web::HTTPError(403, path_ + " is not in root static directory");
+    sf::file_status status = sf::stat_path(absolute);
+    if (status.kind == sf::file_kind::directory && !default_filename_.empty()) {
+        const std::string& request_path = request().path;
+        if (!request_path.ends_with('/')) {
+            if (request_path.starts_with("//")) throw web::HTTPError(403, "cannot redirect path with two initial slashes");
+            redirect(request_path + "/", true);
+            return false;
+        }
+        absolute = sf::posix_join(absolute, default_filename_);
+        status = sf::stat_path(absolute);
+    }
+    if (status.kind == sf::file_kind::missing) throw web::HTTPError(404);
+    if (status.kind != sf::file_kind::regular) throw web::HTTPError(403, path_ + " is not a file");
+    absolute_path_ = std::move(absolute);
+    modified_ = status.mtime;
+    size_ = status.size;
+    return true;
+}
+
+inline void StaticFileHandler::set_headers() {
+    set_header("Accept-Ranges", "bytes");
+    set_etag_header();
+    set_header("Last-Modified", format_timestamp(static_cast<std::time_t>(modified_)));
+    std::string content_type = get_content_type();
+    if (!content_type.empty()) set_header("Content-Type", content_type);
+    if (std::int64_t cache_time = get_cache_time(path_, modified_, content_type); cache_time > 0) {
+        set_header("Expires", format_timestamp(std::time(nullptr) + static_cast<std::time_t>(cache_time)));
+        set_header("Cache-Control", "max-age=" + std::to_string(cache_time));
+    }
+    set_extra_headers(path_);
+}
+
+// If-None-Match decides when present; else If-Modified-Since (its time
+// zone ignored, as Tornado ignores it) at or after Last-Modified.
+inline bool StaticFileHandler::should_return_304() const {
+    if (!request().headers.get("If-None-Match").value_or(std::string_view()).empty()) return check_etag_header();
+    std::optional<std::string_view> since = request().headers.get("If-Modified-Since");
+    if (!since) return false;
+    std::optional<std::int64_t> when = detail::static_files::parse_http_date(*since);
+    return when && *when >= modified_;
+}
+
+// Sends bytes [start, end) of the file: the first piece with the headers,
+// each piece awaited until the kernel has it, so one 64 KiB buffer serves
+// the whole file. A client gone away ends the sending quietly, as in Tornado.
+inline task<void> StaticFileHandler::send_content(std::int64_t start, std::int64_t end) {
+    namespace sf = detail::static_files;
+    sf::file_reader file(absolute_path_);
+    if (start > 0) file.seek(start);
+    std::int64_t remaining = end - start;
+    std::unique_ptr<char[]> buffer;
+    bool first = true;
+    try {
+        while (remaining > 0) {
+            std::size_t want = static_cast<std::size_t>(std::min<std::int64_t>(remaining, sf::chunk_size));
+            if (!buffer) buffer.reset(new char[want]);
+            std::size_t n = file.read({buffer.get(), want});
+            if (n == 0) break;  // the file shrank: finish() reports the missing bytes
+            remaining -= static_cast<std::int64_t>(n);
+            std::string_view piece(buffer.get(), n);
+            if (first) {
+                write(piece);
+                co_await flush();
+                first = false;
+            } else {
+                co_await request().connection->write(piece);
+            }
+        }
+    } catch (const StreamClosedError&) {
+    }
+}
+
+inline std::string RequestHandler::static_url(std::string_view path, bool include_host, bool include_version) const {
+    if (settings().static_path.empty())
+        throw std::logic_error("You must define the 'static_path' setting in your application to use static_url");
+    std::string url = StaticFileHandler::make_static_url(settings(), path, include_version);
+    if (!include_host) return url;
+    return request().protocol + "://" + request().host + url;
+}
+
+namespace detail {
+
+// Python's re.escape (3.7 and later: only the special characters).
+inline std::string regex_escape(std::string_view text) {
+    constexpr std::string_view special = "()[]{}?*+-|^$\\.&~# \t\n\r\v\f";
+    std::string out;
+    for (char c : text) {
+        if (special.find(c) != std::string_view::npos) out += '\\';
+        out += c;
+    }
+    return out;
+}
+
+// Tornado's Application with static_path: the static rules come first.
+inline void add_static_rules(const Settings& settings, std::vector<URLSpec>& rules) {
+    auto factory = handler<StaticFileHandler>(settings.static_path, settings.static_handler_args.default_filename);
+    for (std::string pattern : {regex_escape(settings.static_url_prefix) + "(.*)", std::string(R"(/(favicon\.ico))"),
+                                std::string(R"(/(robots\.txt))")})
+        rules.insert(rules.begin(), URLSpec(pattern, factory));
+}
+
+}  // namespace detail
+
 // ---- end static
 
 inline Application::Application(std::vector<URLSpec> rules, Settings settings)
     : settings_(std::move(settings)), not_found_(handler<ErrorHandler>(404)) {
     if (!settings_.serve_traceback) settings_.serve_traceback = settings_.debug;
+    if (!settings_.static_path.empty()) detail::add_static_rules(settings_, rules);
     hosts_.push_back(host_group{nullptr, compile(rules)});
 }
 
