@@ -447,7 +447,7 @@ public:
     // Sets the outputs, once every line queued so far is written.
     void configure(bool to_stderr, bool color, std::unique_ptr<log_file> file) {
         std::unique_lock lock(q_->mutex);
-        q_->idle.wait(lock, [&] { return q_->pending.empty() && !q_->writing; });
+        q_->idle.wait(lock, [&] { return q_->stopped || all_written(*q_); });
         if (file_) file_->flush();
         file_ = std::move(file);
         to_stderr_ = to_stderr;
@@ -476,21 +476,18 @@ public:
         }
         if (q_->pending_bytes + bytes > max_pending_bytes) {
             ++q_->dropped;
+            start_writer_if_needed();
             return;
         }
         q_->pending_bytes += bytes;
         q_->pending.push_back(std::move(entry));
-        if (!q_->thread) {
-            queue* q = q_;
-            q_->thread = new std::thread([this, q] { run(*q); });
-        }
-        q_->wake.notify_one();
+        start_writer_if_needed();
     }
 
     // Returns once every line queued so far is written.
     void flush() {
         std::unique_lock lock(q_->mutex);
-        q_->idle.wait(lock, [&] { return q_->stopped || (q_->pending.empty() && !q_->writing); });
+        q_->idle.wait(lock, [&] { return q_->stopped || all_written(*q_); });
         if (q_->stopped) flush_outputs();
     }
 
@@ -515,6 +512,17 @@ private:
         queue* abandoned = nullptr;      // in a forked child: the parent's queue, never used again
     };
 
+    static bool all_written(const queue& q) { return q.pending.empty() && q.dropped == 0 && !q.writing; }
+
+    // With q_->mutex held: wakes the writer thread, started on the first line.
+    void start_writer_if_needed() {
+        if (!q_->thread) {
+            queue* q = q_;
+            q_->thread = new std::thread([this, q] { run(*q); });
+        }
+        q_->wake.notify_one();
+    }
+
     static std::atomic<bool>& made_flag() {
         static std::atomic<bool> flag{false};
         return flag;
@@ -523,8 +531,8 @@ private:
     void run(queue& q) {
         std::unique_lock lock(q.mutex);
         for (;;) {
-            q.wake.wait(lock, [&] { return !q.pending.empty() || q.stopping; });
-            if (q.pending.empty()) break;
+            q.wake.wait(lock, [&] { return !q.pending.empty() || q.dropped || q.stopping; });
+            if (q.pending.empty() && !q.dropped) break;
             std::vector<log_entry> batch;
             batch.swap(q.pending);
             q.pending_bytes = 0;
@@ -586,7 +594,7 @@ private:
     // process writes a line twice and the child's copy of the mutex is free.
     void before_fork() {
         std::unique_lock lock(q_->mutex);
-        q_->idle.wait(lock, [&] { return q_->stopped || (q_->pending.empty() && !q_->writing); });
+        q_->idle.wait(lock, [&] { return q_->stopped || all_written(*q_); });
         lock.release();
     }
     void after_fork_in_parent() { q_->mutex.unlock(); }
