@@ -36,11 +36,26 @@
 //             clear(), write(text), write(json::value), flush() (awaitable), finish(chunk = ""),
 //             redirect(url, permanent = false, status = 0), send_error(code), finished(),
 //             compute_etag(), set_etag_header(), check_etag_header(), reverse_url(name, args...)
+//     cookies: cookies(), get_cookie(name) -> optional, get_cookie(name, default),
+//             set_cookie(name, value, cookie_options{domain, expires, path = "/", expires_days,
+//             max_age, httponly, secure, samesite}), clear_cookie(name, path = "/", domain = ""),
+//             clear_all_cookies(path = "/", domain = "")
+//     signed: set_signed_cookie(name, value, expires_days = 30, options = {}, version = 2),
+//             get_signed_cookie(name[, value], max_age_days = 31, min_version = 1) -> optional,
+//             get_signed_cookie_key_version(name[, value]), create_signed_value(name, value,
+//             version = 2); Tornado 6.2's set_secure_cookie, get_secure_cookie,
+//             get_secure_cookie_key_version are the same
+//     users:  virtual get_current_user() -> optional<string>, current_user() (cached),
+//             set_current_user(user), virtual get_login_url(); in the handler,
+//             `static constexpr bool authenticated = true;` (every method) or
+//             `static constexpr auto authenticated = methods::get | methods::post;`
+//     XSRF:   xsrf_token(), xsrf_form_html(), virtual check_xsrf_cookie()
 //   handler<H>(args...)                  // a route's handler factory; args reach H::initialize
 //   url(pattern, factory, name = "")     // a named rule (Tornado's url / URLSpec)
 //   RedirectHandler (initialize(url, permanent = true), "{0}" / "{name}" filled from the groups)
 //   ErrorHandler (initialize(status_code))
-//   struct Settings { debug, serve_traceback, default_handler, extra }
+//   struct Settings { debug, serve_traceback, default_handler, cookie_secret, key_version,
+//                     xsrf_cookies, xsrf_cookie_version = 2, xsrf_cookie_kwargs, login_url, ..., extra }
 //   class Application(rules, settings = {})
 //     add_handlers(host_pattern, rules), reverse_url(name, args...), settings(),
 //     listen(port, address = "", HTTPServerOptions = {}) -> bound port, servers(), stop(),
@@ -49,8 +64,9 @@
 //
 // The lifecycle is Tornado's _execute, in order: a fresh handler object per
 // request; clear() (default headers, then set_default_headers());
-// initialize(args...); prepare() (which may finish the request); the HTTP
-// method; finish() unless the method finished; on_finish() (called by
+// initialize(args...); check_xsrf_cookie() (with xsrf_cookies, for methods
+// but GET, HEAD and OPTIONS); prepare() (which may finish the request); the
+// `authenticated` check; the HTTP method; finish() unless the method finished; on_finish() (called by
 // finish, after the access log line). An exception anywhere is logged
 // (HTTPError with a log_message: tornado.general warning "404 GET /x
 // (127.0.0.1): why"; anything else: tornado.application error "Uncaught
@@ -80,6 +96,14 @@
 //   accepts dicts only (std::invalid_argument with Tornado's message).
 // - set_header refuses control characters with std::invalid_argument
 //   ("Unsafe header value ..."), Tornado's ValueError.
+// - The current user is text (std::optional<std::string>; nullopt or "" is
+//   nobody), not any object: keep a richer user in the handler, loaded in
+//   prepare(). `authenticated` is a static marker of the handler, not a
+//   decorator, and is checked after prepare() as Tornado's wrapper is.
+// - A missing cookie_secret or login_url throws std::logic_error with
+//   Tornado's message (a 500), as Tornado's Exception. xsrf_cookie_kwargs is
+//   a cookie_options; the 30 days given to a logged-in user's "_xsrf" cookie
+//   do not stick to the setting (Tornado 6.2 writes them into its dict).
 //
 // Cost per request: one coroutine frame holds the handler object (frames
 // are recycled by the task allocator), the route's groups are views, the
@@ -112,6 +136,7 @@
 #include <fmt/core.h>
 #include <openssl/evp.h>
 
+#include "detail/gzip.hpp"
 #include "detail/logging.hpp"
 #include "detail/static_files.hpp"
 #include "httpserver.hpp"
@@ -268,6 +293,14 @@ inline std::string sha1_hex(std::span<const std::string> parts) {
 // web::HTTPError 400 "Invalid unicode in <name>: b'...'" (name "url" for a
 // path group; the value's first 40 bytes shown as Python shows bytes).
 void check_utf8_argument(std::string_view value, std::string_view name);
+
+// GZipContentEncoding's compressible types: text/* and these.
+inline bool compressible_type(std::string_view type) {
+    constexpr std::array<std::string_view, 7> listed = {
+        "application/javascript", "application/x-javascript", "application/xml", "application/atom+xml",
+        "application/json",       "application/xhtml+xml",    "image/svg+xml"};
+    return type.starts_with("text/") || std::find(listed.begin(), listed.end(), type) != listed.end();
+}
 
 // Tornado's _remove_control_chars_regex ([\x00-\x08\x0e-\x1f] -> ' ') and
 // str.strip() over ASCII whitespace.
@@ -436,9 +469,10 @@ public:
     task<void> flush() {
         std::string chunk = take_buffer();
         if (!headers_written_) {
-            send_headers(chunk);
+            send_headers(chunk, false);
             co_await request_->connection->write(std::string_view());
         } else if (request_->method != "HEAD") {
+            if (gzip_) chunk = gzip_->transform_chunk(chunk, false);
             co_await request_->connection->write(chunk);
         }
     }
@@ -470,10 +504,12 @@ public:
             }
         }
         std::string rest = take_buffer();
-        if (!headers_written_)
-            send_headers(rest);
-        else if (request_->method != "HEAD" && !rest.empty())
-            (void)request_->connection->write(rest);
+        if (!headers_written_) {
+            send_headers(rest, true);
+        } else if (request_->method != "HEAD") {
+            if (gzip_) rest = gzip_->transform_chunk(rest, true);
+            if (!rest.empty()) (void)request_->connection->write(rest);
+        }
         (void)request_->connection->finish();
         request_->finish_time = HTTPServerRequest::clock::now();
         log_request();
@@ -850,12 +886,39 @@ private:
         write_buffer_.clear();
         return chunk;
     }
-    void send_headers(std::string_view chunk) {
+    // finishing: chunk is the whole body.
+    void send_headers(std::string_view chunk, bool finishing) {
         headers_written_ = true;
+        std::string compressed;
+        if (settings().compress_response) chunk = compress_first_chunk(chunk, finishing, compressed);
         if (request_->method == "HEAD") chunk = {};
         add_cookie_headers();
         ResponseStartLine line{"HTTP/1.1", status_code_, reason_};
         request_->connection->write_headers(line, headers_, chunk);
+    }
+    // Tornado's GZipContentEncoding (compress_response): Vary always;
+    // gzip when the client accepts it, the type is text/* or a listed
+    // one, the body is not already encoded and, if it is all here, at
+    // least 1024 bytes. Returns the chunk to send (kept in storage).
+    std::string_view compress_first_chunk(std::string_view chunk, bool finishing, std::string& storage) {
+        if (std::optional<std::string_view> vary = headers_.get("Vary"))
+            headers_.set("Vary", std::string(*vary) + ", Accept-Encoding");
+        else
+            headers_.set("Vary", "Accept-Encoding");
+        std::string_view type = headers_.get("Content-Type").value_or(std::string_view());
+        type = type.substr(0, type.find(';'));
+        bool gzipping = request_->headers.get("Accept-Encoding", "").find("gzip") != std::string::npos &&
+                        detail::compressible_type(type) && (!finishing || chunk.size() >= 1024) &&
+                        !headers_.contains("Content-Encoding");
+        if (!gzipping) return chunk;
+        headers_.set("Content-Encoding", "gzip");
+        gzip_ = std::make_unique<detail::gzip_compressor>();
+        storage = gzip_->transform_chunk(chunk, finishing);
+        if (headers_.contains("Content-Length")) {
+            if (finishing) set_header("Content-Length", storage.size());
+            else clear_header("Content-Length");
+        }
+        return storage;
     }
     std::string request_summary() const {
         return request_->method + " " + request_->uri + " (" + request_->remote_ip + ")";
@@ -864,6 +927,7 @@ private:
     void log_exception(std::exception_ptr error) const;
     void handle_request_exception(std::exception_ptr error);
 
+    std::unique_ptr<detail::gzip_compressor> gzip_;  // set once the response is gzipped
     Application* application_ = nullptr;
     HTTPServerRequest* request_ = nullptr;
     const route_params* params_ = nullptr;
