@@ -50,12 +50,22 @@
 //             `static constexpr bool authenticated = true;` (every method) or
 //             `static constexpr auto authenticated = methods::get | methods::post;`
 //     XSRF:   xsrf_token(), xsrf_form_html(), virtual check_xsrf_cookie()
+//     static: static_url(path, include_host = false, include_version = true)
+//             -> "/static/path?v=<SHA-512 of the file>" (Tornado's content hash, cached per path)
 //   handler<H>(args...)                  // a route's handler factory; args reach H::initialize
 //   url(pattern, factory, name = "")     // a named rule (Tornado's url / URLSpec)
 //   RedirectHandler (initialize(url, permanent = true), "{0}" / "{name}" filled from the groups)
 //   ErrorHandler (initialize(status_code))
+//   StaticFileHandler (initialize(path, default_filename = "")), routed as
+//       {R"(/static/(.*))", handler<StaticFileHandler>(root)}: GET/HEAD, Etag, 304, one Range,
+//       Content-Type by extension, ten-year caching of ?v= URLs, 403 outside the root;
+//       overridable get_cache_time, set_extra_headers, get_content_type; static
+//       make_static_url(settings, path), get_version(settings, path), reset()
 //   struct Settings { debug, serve_traceback, default_handler, cookie_secret, key_version,
-//                     xsrf_cookies, xsrf_cookie_version = 2, xsrf_cookie_kwargs, login_url, ..., extra }
+//                     xsrf_cookies, xsrf_cookie_version = 2, xsrf_cookie_kwargs, login_url,
+//                     static_path, static_url_prefix = "/static/", static_handler_args
+//                     {default_filename}, static_hash_cache (default !debug), ..., extra }
+//       // static_path adds static_url_prefix(.*), /(favicon\.ico) and /(robots\.txt) first
 //   class Application(rules, settings = {})
 //     add_handlers(host_pattern, rules), reverse_url(name, args...), settings(),
 //     listen(port, address = "", HTTPServerOptions = {}) -> bound port, servers(), stop(),
@@ -96,6 +106,13 @@
 //   accepts dicts only (std::invalid_argument with Tornado's message).
 // - set_header refuses control characters with std::invalid_argument
 //   ("Unsafe header value ..."), Tornado's ValueError.
+// - StaticFileHandler: content types come from a built-in table (what
+//   Python's mimetypes says on Debian for the common web types; others are
+//   application/octet-stream), not from /etc/mime.types at run time. An
+//   If-Modified-Since that names no valid date is ignored (Tornado answers
+//   500). static_hash_cache = false hashes the file at each use instead of
+//   emptying the cache at each request. There is no static_handler_class:
+//   route a subclass of StaticFileHandler yourself.
 // - The current user is text (std::optional<std::string>; nullopt or "" is
 //   nobody), not any object: keep a richer user in the handler, loaded in
 //   prepare(). `authenticated` is a static marker of the handler, not a
