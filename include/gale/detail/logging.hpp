@@ -10,9 +10,9 @@
 #pragma once
 
 #include <atomic>
+#include <charconv>
 #include <cstdio>
 #include <ctime>
-#include <iterator>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -78,8 +78,11 @@ inline std::string_view log_timestamp(std::time_t when) {
 // by four spaces, as Tornado does.
 inline void append_log_line(std::string& out, const log_record& r, std::time_t when, bool color = false) {
     if (color) out += level_color(r.level);
-    fmt::format_to(std::back_inserter(out), "[{} {} {}:{}]", level_letter(r.level), log_timestamp(when), r.module,
-                   r.line);
+    char line_number[16];
+    auto [end, ec] = std::to_chars(line_number, line_number + sizeof line_number, r.line);
+    (void)ec;
+    out.append(1, '[').append(1, level_letter(r.level)).append(1, ' ').append(log_timestamp(when));
+    out.append(1, ' ').append(r.module).append(1, ':').append(line_number, end).append(1, ']');
     if (color) out += color_reset;
     out += ' ';
     std::string_view message = r.message;
