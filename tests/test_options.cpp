@@ -296,6 +296,8 @@ namespace {
 // The same definitions in gale and in Tornado (help_layout.py below).
 void define_layout_options(gale::OptionParser& p) {
     p.define("port", 8888, "run on the given port", {.group = "network"});
+    p.define("cn_port", 8888, "在指定端口运行在指定端口运行在指定端口运行在指定端口运行在指定端口运行在指定端口运行在指定端口运行",
+             {.group = "network"});
     p.define<std::string>("address", "", "bind to this address", {.group = "network"});
     p.define<strings>("itcast", {}, "itcast subjects.", {.group = "application"});
     p.define<std::vector<int>>("ports", {8000, 8001}, "", {.group = "network"});
@@ -319,6 +321,7 @@ import datetime, sys
 from tornado.options import OptionParser
 p = OptionParser()
 p.define("port", 8888, help="run on the given port", group="network")
+p.define("cn_port", 8888, help="在指定端口运行" * 7, group="network")
 p.define("address", "", help="bind to this address", group="network")
 p.define("itcast", [], type=str, multiple=True, help="itcast subjects.", group="application")
 p.define("ports", [8000, 8001], type=int, multiple=True, group="network")
@@ -366,6 +369,8 @@ TEST_CASE("help_text matches Tornado's print_help") {
         "network options:\n"
         "\n"
         "  --address                        bind to this address\n"
+        "  --cn-port                        在指定端口运行在指定端口运行在指定端口运行在指定端口运行在指定端口运行在指定端口运行在指\n"
+        "                                   定端口运行 (default 8888)\n"
         "  --hosts=HOST                     cache hosts (default ['a.example', \"it's\"])\n"
         "  --port                           run on the given port (default 8888)\n"
         "  --ports                           (default [8000, 8001])\n"

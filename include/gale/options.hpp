@@ -111,6 +111,7 @@
 
 #include <fmt/core.h>
 
+#include "escape.hpp"
 #include "log.hpp"
 
 namespace gale {
@@ -408,44 +409,8 @@ std::string python_text(const T& v) {
 
 // --- Python's textwrap.wrap, for the help's descriptions ---
 
-inline std::u32string utf8_decode(std::string_view s) {
-    std::u32string out;
-    for (std::size_t i = 0; i < s.size();) {
-        unsigned char c = static_cast<unsigned char>(s[i]);
-        int extra = c < 0x80 ? 0 : c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : 0;
-        char32_t cp = extra == 0 ? c : extra == 1 ? (c & 0x1F) : extra == 2 ? (c & 0x0F) : (c & 0x07);
-        ++i;
-        for (int k = 0; k < extra && i < s.size(); ++k, ++i) cp = (cp << 6) | (static_cast<unsigned char>(s[i]) & 0x3F);
-        out += cp;
-    }
-    return out;
-}
-
-inline std::string utf8_encode(std::u32string_view s) {
-    std::string out;
-    for (char32_t cp : s) {
-        if (cp < 0x80) out += static_cast<char>(cp);
-        else if (cp < 0x800) {
-            out += static_cast<char>(0xC0 | (cp >> 6));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-        } else if (cp < 0x10000) {
-            out += static_cast<char>(0xE0 | (cp >> 12));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-        } else {
-            out += static_cast<char>(0xF0 | (cp >> 18));
-            out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-        }
-    }
-    return out;
-}
-
-// A letter as Python's regex [^\d\W] sees it (non-ASCII counted as letters).
-inline bool wrap_letter(char32_t c) {
-    return c >= 0x80 || c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
+// A letter as Python's regex [^\d\W] sees it.
+inline bool wrap_letter(char32_t c) { return escape::is_word(c) && !(c >= '0' && c <= '9'); }
 
 // Whether textwrap breaks a word after the hyphen before position i: two
 // letters (or letter-hyphen-letter) before it, a letter and a letter (or
@@ -476,7 +441,7 @@ inline std::vector<std::u32string> wrap_chunks(const std::u32string& text) {
 }
 
 inline std::vector<std::string> text_wrap(std::string_view text, std::size_t width) {
-    std::u32string decoded = utf8_decode(text);
+    std::u32string decoded = escape::decode(text);
     for (char32_t& c : decoded)
         if (c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r') c = ' ';
     std::vector<std::u32string> chunks = wrap_chunks(decoded);
@@ -508,15 +473,10 @@ inline std::vector<std::string> text_wrap(std::string_view text, std::size_t wid
         if (!line.empty()) {
             std::u32string joined;
             for (auto& part : line) joined += part;
-            lines.push_back(utf8_encode(joined));
+            lines.push_back(escape::encode(joined));
         }
     }
     return lines;
-}
-
-inline std::size_t utf8_length(std::string_view s) {
-    return static_cast<std::size_t>(
-        std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
 // --- config files ---
@@ -1067,7 +1027,7 @@ private:
         std::string default_text = opt.default_text();
         if (!default_text.empty()) description += fmt::format(" (default {})", default_text);
         std::vector<std::string> lines = detail::text_wrap(description, 79 - 35);
-        std::size_t prefix_length = detail::utf8_length(prefix);
+        std::size_t prefix_length = detail::escape::decode(prefix).size();
         if (prefix_length > 30 || lines.empty()) lines.insert(lines.begin(), "");
         out += fmt::format("  --{}{} {}\n", prefix, std::string(prefix_length < 30 ? 30 - prefix_length : 0, ' '),
                            lines[0]);
