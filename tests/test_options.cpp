@@ -174,7 +174,6 @@ TEST_CASE("parse_command_line: errors name the option and the value") {
     CHECK(parse("--bogus") == "Unrecognized command line option: 'bogus'");
     CHECK(parse("--log_bogus=1") == "Unrecognized command line option: 'log-bogus'");
     CHECK(parse("--port") == "Option 'port' requires a value");
-    CHECK(parse("--ports") == "Option 'ports' requires a value");
     CHECK(parse("--port=abc") == "Option 'port' requires an integer from -2147483648 to 2147483647, not 'abc'");
     CHECK(parse("--port=1.5") == "Option 'port' requires an integer from -2147483648 to 2147483647, not '1.5'");
     CHECK(parse("--small=70000") == "Option 'small' requires an integer from 0 to 65535, not '70000'");
@@ -203,6 +202,11 @@ TEST_CASE("lists: comma-separated values and inclusive integer ranges") {
     CHECK(*ports == std::vector<int>{-2, -1, 0});
     p.try_parse_command_line({"prog", "--itcast="});
     CHECK(*itcast == strings{""});
+
+    // A bare flag of a list of booleans is [true], as in Tornado.
+    auto& flags = p.define<std::vector<bool>>("flags", {});
+    p.try_parse_command_line({"prog", "--flags"});
+    CHECK(*flags == std::vector<bool>{true});
 
     // A range may end at the type's maximum.
     auto& bytes = p.define<std::vector<std::uint8_t>>("bytes", {});
@@ -382,6 +386,35 @@ TEST_CASE("help_text matches Tornado's print_help") {
     std::string script = dir.write("help_layout.py", layout_script);
     std::string tornado = gale_test::run_command("/usr/bin/python3 " + script + " 2>&1");
     if (tornado.find("No module named") == std::string::npos) CHECK(tornado == expected);
+}
+
+TEST_CASE("the help's wrapping is Python's textwrap.wrap (hyphens, em-dashes, long words, tabs)") {
+    const strings texts = {
+        "a well-known, self-contained, mid-word-hyphen-ated-stuff-that-goes-on sentence about ab-cd-ef",
+        "x -- don't ab-1c abc--def foo-bar -b abc--def ab-cd-ef world. it's--ok q?--r a---b",
+        "/very/long/path/name/with/no/spaces/at/all/here and verylongwordwithoutanybreaksatallxxxxxxxxxxxxxxxxxxxx",
+        "what ab-1c verylongwordwithoutanybreaksatallxxxxxxxxxxxxxxxxxxxx ab-cd-ef a 8888) a- 8888)",
+        "tab\there and\ttabs\t\tagain, then a long-hyphenated-wordwithlotsofletters-andmore-andmoreandmore-x",
+        "日本語-テキスト 日本語-テキスト 在指定端口运行在指定端口运行在指定端口运行在指定端口运行在指定端口运行在指定端口运行",
+        "",
+        "   leading spaces and trailing ones   ",
+    };
+    temp_dir dir;
+    std::string input;
+    for (auto& t : texts) input += t + "\n";
+    std::string in = dir.write("texts", input);
+    std::string script = dir.write("wrap.py", R"PY(import sys, textwrap
+for t in open(sys.argv[1], encoding='utf-8').read().split('\n')[:-1]:
+    sys.stdout.write(''.join(line + '\n' for line in textwrap.wrap(t, 44)) + '@@\n')
+)PY");
+    std::string python = gale_test::run_command("/usr/bin/python3 " + script + " " + in);
+    std::string gale;
+    for (auto& t : texts) {
+        for (auto& line : gale::detail::text_wrap(t, 44)) gale += line + "\n";
+        gale += "@@\n";
+    }
+    CHECK(python == gale);
+    CHECK(gale::detail::text_wrap("", 44).empty());
 }
 
 TEST_CASE("help_text: options defined without a group are grouped by file; the global parser has the logging options") {

@@ -68,7 +68,10 @@
 // Callbacks: an option's callback runs with the new value each time it is set
 // or parsed; parse callbacks (add_parse_callback) run after a parse with
 // final = true. The global parser has the logging options and enables
-// pretty logging from its parse callback, as Tornado's does.
+// pretty logging from its parse callback, as Tornado's does; to keep it from
+// touching logging, set its "logging" option to "none" before parsing
+// (Tornado's options.logging = None). Options are plain values: set and read
+// them on one thread, or before other threads start.
 //
 // On purpose unlike Tornado: the group of an option defined without one is
 // the file that called define (Tornado's rule, read from the call site); the
@@ -412,39 +415,76 @@ std::string python_text(const T& v) {
 // A letter as Python's regex [^\d\W] sees it.
 inline bool wrap_letter(char32_t c) { return escape::is_word(c) && !(c >= '0' && c <= '9'); }
 
-// Whether textwrap breaks a word after the hyphen before position i: two
-// letters (or letter-hyphen-letter) before it, a letter and a letter (or
-// hyphen-letter) after it.
-inline bool hyphen_break(const std::u32string& t, std::size_t i) {
-    auto letter = [&](std::size_t k) { return k < t.size() && wrap_letter(t[k]); };
-    if (i < 3 || t[i - 1] != '-') return false;
-    bool before = (letter(i - 3) && letter(i - 2)) || (i >= 4 && letter(i - 4) && t[i - 3] == '-' && letter(i - 2));
-    bool after = letter(i) && (letter(i + 1) || (i + 1 < t.size() && t[i + 1] == '-' && letter(i + 2)));
-    return before && after;
-}
+// Python's textwrap chunks (its wordsep_re): runs of spaces; em-dashes
+// ("--" between words); words, split after the hyphen of a hyphenated word
+// ("well-known" -> "well-", "known") and before an em-dash.
+struct wrap_chunker {
+    const std::u32string& t;
 
-// textwrap's chunks: runs of spaces, and words split after the hyphen of a
-// hyphenated word ("well-known" -> "well-", "known").
+    bool letter(std::size_t k) const { return k < t.size() && wrap_letter(t[k]); }
+    bool word(std::size_t k) const { return k < t.size() && escape::is_word(t[k]); }
+    bool word_punct(std::size_t k) const {
+        return k < t.size() && (word(k) || std::u32string_view(U"!\"'&.,?").find(t[k]) != std::u32string_view::npos);
+    }
+    // The length of an em-dash at k (two or more hyphens, then a word character), or 0.
+    std::size_t em_dash(std::size_t k) const {
+        std::size_t end = k;
+        while (end < t.size() && t[end] == '-') ++end;
+        return end - k >= 2 && word(end) ? end - k : 0;
+    }
+    // Whether a hyphenated word may break after the hyphen at i - 1.
+    bool hyphen_break(std::size_t i) const {
+        if (i < 2 || t[i - 1] != '-') return false;
+        bool before = (i >= 3 && letter(i - 3) && letter(i - 2)) ||
+                      (i >= 4 && letter(i - 4) && t[i - 3] == '-' && letter(i - 2));
+        return before && letter(i) && (letter(i + 1) || (i + 1 < t.size() && t[i + 1] == '-' && letter(i + 2)));
+    }
+    // The end of the chunk that starts at `start`.
+    std::size_t end_of(std::size_t start) const {
+        if (t[start] == ' ') return t.find_first_not_of(U' ', start) == std::u32string::npos
+                                       ? t.size()
+                                       : t.find_first_not_of(U' ', start);
+        if (start > 0 && word_punct(start - 1))
+            if (std::size_t dash = em_dash(start)) return start + dash;
+        for (std::size_t i = start + 1;; ++i) {
+            if (i >= t.size() || t[i] == ' ') return i;
+            if (i - 1 > start && hyphen_break(i)) return i;
+            if (word_punct(i - 1) && em_dash(i)) return i;
+        }
+    }
+};
+
 inline std::vector<std::u32string> wrap_chunks(const std::u32string& text) {
     std::vector<std::u32string> chunks;
-    std::size_t i = 0;
-    while (i < text.size()) {
-        std::size_t start = i;
-        bool space = text[i] == ' ';
-        while (i < text.size() && (text[i] == ' ') == space) {
-            ++i;
-            if (!space && hyphen_break(text, i)) break;
-        }
-        chunks.push_back(text.substr(start, i - start));
+    wrap_chunker chunker{text};
+    for (std::size_t i = 0; i < text.size();) {
+        std::size_t end = chunker.end_of(i);
+        chunks.push_back(text.substr(i, end - i));
+        i = end;
     }
     return chunks;
 }
 
+// textwrap's whitespace handling: tabs expanded to 8-column stops, then
+// every whitespace character made a space.
+inline std::u32string munge_whitespace(std::u32string_view text) {
+    std::u32string out;
+    std::size_t column = 0;
+    for (char32_t c : text) {
+        if (c == '\t') {
+            std::size_t spaces = 8 - column % 8;
+            out.append(spaces, U' ');
+            column += spaces;
+            continue;
+        }
+        column = c == '\n' || c == '\r' ? 0 : column + 1;
+        out += c == '\n' || c == '\r' || c == '\v' || c == '\f' ? U' ' : c;
+    }
+    return out;
+}
+
 inline std::vector<std::string> text_wrap(std::string_view text, std::size_t width) {
-    std::u32string decoded = escape::decode(text);
-    for (char32_t& c : decoded)
-        if (c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r') c = ' ';
-    std::vector<std::u32string> chunks = wrap_chunks(decoded);
+    std::vector<std::u32string> chunks = wrap_chunks(munge_whitespace(escape::decode(text)));
     std::reverse(chunks.begin(), chunks.end());
     std::vector<std::string> lines;
     auto blank = [](const std::u32string& s) { return s.find_first_not_of(U' ') == std::u32string::npos; };
@@ -458,12 +498,13 @@ inline std::vector<std::string> text_wrap(std::string_view text, std::size_t wid
             chunks.pop_back();
         }
         if (!chunks.empty() && chunks.back().size() > width) {
-            std::size_t space_left = width > length ? width - length : 1;
+            // As Python: with no room left an empty piece is taken (and the
+            // line keeps its trailing space).
+            std::size_t space_left = width - length;
             std::u32string& chunk = chunks.back();
             std::size_t end = space_left;
-            std::size_t hyphen = chunk.rfind(U'-', space_left - 1);
-            if (hyphen != std::u32string::npos && hyphen > 0 && hyphen < space_left &&
-                chunk.find_first_not_of(U'-') < hyphen)
+            std::size_t hyphen = space_left == 0 ? std::u32string::npos : chunk.rfind(U'-', space_left - 1);
+            if (hyphen != std::u32string::npos && hyphen > 0 && chunk.find_first_not_of(U'-') < hyphen)
                 end = hyphen + 1;
             line.push_back(chunk.substr(0, end));
             length += end;
@@ -995,7 +1036,7 @@ private:
                 throw OptionError(fmt::format("Unrecognized command line option: '{}'", name));
             option_base& opt = *found->second;
             if (equals == std::string_view::npos) {
-                if (!opt.is_bool() || opt.multiple()) throw OptionError(fmt::format("Option '{}' requires a value", name));
+                if (!opt.is_bool()) throw OptionError(fmt::format("Option '{}' requires a value", name));
                 opt.parse("true");
             } else {
                 opt.parse(arg.substr(equals + 1));
