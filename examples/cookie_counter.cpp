@@ -1,19 +1,20 @@
 // Cookies and signed cookies (Tornado's set_cookie / set_secure_cookie
-// seeds), on 127.0.0.1:8888.
+// seeds), on 127.0.0.1:8000 (--port=N, --address=A).
 //
-//   $ curl -c jar -b jar http://127.0.0.1:8888/      # <h1>您已访问本页1次。</h1>
-//   $ curl -c jar -b jar http://127.0.0.1:8888/      # <h1>您已访问本页2次。</h1>
-//   $ curl -c jar -b jar http://127.0.0.1:8888/plain # Your cookie was not set yet!, then ...was set!
+//   $ curl -c jar -b jar http://127.0.0.1:8000/      # <h1>您已访问本页1次。</h1>
+//   $ curl -c jar -b jar http://127.0.0.1:8000/      # <h1>您已访问本页2次。</h1>
+//   $ curl -c jar -b jar http://127.0.0.1:8000/plain # Your cookie was not set yet!, then ...was set!
 //
 // "/" counts visits in a signed cookie: the browser can read it but not
 // change it (a forged or edited value reads as no cookie, and counting starts
 // again). "/plain" and "/signed" are the first cookie seeds: a plain cookie,
 // then the same with a signed one. "/clear" deletes the cookies the browser
 // sent (clear_all_cookies).
-#include <cstdio>
 #include <string>
 
 #include <gale/web.hpp>
+
+#include "example_args.hpp"
 
 namespace cookie_counter {
 
@@ -69,11 +70,9 @@ inline gale::Settings settings() { return {.cookie_secret = "61oETzKXQAGaYdkL5gE
 
 }  // namespace cookie_counter
 
-int main() {
+int main(int argc, char** argv) {
+    example::args args(argc, argv, 8000);
     gale::Application app(cookie_counter::rules(), cookie_counter::settings());
-    app.listen(8888, "127.0.0.1");
-    std::printf("Listening on http://127.0.0.1:8888/\n");
-    std::fflush(stdout);
-    gale::IOLoop::current().start();
+    example::serve(app, args);
     return 0;
 }

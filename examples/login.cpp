@@ -1,5 +1,5 @@
 // Users and login (Tornado's get_current_user, @authenticated and login_url
-// seeds), on 127.0.0.1:8888.
+// seeds), on 127.0.0.1:8888 (--port=N, --address=A).
 //
 //   $ curl -i http://127.0.0.1:8888/            # 302, Location: /login?next=%2F
 //   $ curl -i -c jar -d name=ann 'http://127.0.0.1:8888/login?next=%2F'   # 302 to /, a signed "user" cookie
@@ -10,11 +10,12 @@
 // with the page they asked for in `next` (a POST would get 403 instead);
 // the login form posts the name back, and the handler signs it into the
 // cookie and returns to `next`. "/logout" clears the cookie.
-#include <cstdio>
 #include <string>
 
 #include <gale/escape.hpp>
 #include <gale/web.hpp>
+
+#include "example_args.hpp"
 
 namespace login {
 
@@ -60,11 +61,9 @@ inline gale::Settings settings() {
 
 }  // namespace login
 
-int main() {
+int main(int argc, char** argv) {
+    example::args args(argc, argv, 8888);
     gale::Application app(login::rules(), login::settings());
-    app.listen(8888, "127.0.0.1");
-    std::printf("Listening on http://127.0.0.1:8888/\n");
-    std::fflush(stdout);
-    gale::IOLoop::current().start();
+    example::serve(app, args);
     return 0;
 }

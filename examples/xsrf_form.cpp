@@ -1,10 +1,10 @@
 // XSRF protection (Tornado's xsrf_cookies, xsrf_form_html and X-XSRFToken
-// seeds), on 127.0.0.1:8888.
+// seeds), on 127.0.0.1:8000 (--port=N, --address=A).
 //
-//   $ curl -i http://127.0.0.1:8888/             # the form, and a "_xsrf" cookie
-//   $ curl -i -d message=hi http://127.0.0.1:8888/   # 403: '_xsrf' argument missing from POST
-//   $ curl -c jar http://127.0.0.1:8888/xsrf_token   # sets the cookie; then, with its value:
-//   $ curl -b jar -H "X-XSRFToken: <cookie value>" -d '{"key1": 2}' http://127.0.0.1:8888/new
+//   $ curl -i http://127.0.0.1:8000/             # the form, and a "_xsrf" cookie
+//   $ curl -i -d message=hi http://127.0.0.1:8000/   # 403: '_xsrf' argument missing from POST
+//   $ curl -c jar http://127.0.0.1:8000/xsrf_token   # sets the cookie; then, with its value:
+//   $ curl -b jar -H "X-XSRFToken: <cookie value>" -d '{"key1": 2}' http://127.0.0.1:8000/new
 //
 // With xsrf_cookies on, every POST, PUT, PATCH and DELETE must carry the
 // "_xsrf" cookie's token as the "_xsrf" argument (the form's hidden field,
@@ -13,10 +13,11 @@
 // body from JavaScript, "/json.html" a JSON body with the header (the seed
 // used jQuery from a CDN; these pages use fetch()). The seed's template is
 // written out here as C++ (templates arrive with template.hpp).
-#include <cstdio>
 #include <string>
 
 #include <gale/web.hpp>
+
+#include "example_args.hpp"
 
 namespace xsrf_form {
 
@@ -106,11 +107,9 @@ inline gale::Settings settings() {
 
 }  // namespace xsrf_form
 
-int main() {
+int main(int argc, char** argv) {
+    example::args args(argc, argv, 8000);
     gale::Application app(xsrf_form::rules(), xsrf_form::settings());
-    app.listen(8888, "127.0.0.1");
-    std::printf("Listening on http://127.0.0.1:8888/\n");
-    std::fflush(stdout);
-    gale::IOLoop::current().start();
+    example::serve(app, args);
     return 0;
 }
