@@ -410,11 +410,11 @@ for t in open(sys.argv[1], encoding='utf-8').read().split('\n')[:-1]:
     std::string python = gale_test::run_command("/usr/bin/python3 " + script + " " + in);
     std::string gale;
     for (auto& t : texts) {
-        for (auto& line : gale::detail::text_wrap(t, 44)) gale += line + "\n";
+        for (auto& line : gale::detail::opt::text_wrap(t, 44)) gale += line + "\n";
         gale += "@@\n";
     }
     CHECK(python == gale);
-    CHECK(gale::detail::text_wrap("", 44).empty());
+    CHECK(gale::detail::opt::text_wrap("", 44).empty());
 }
 
 TEST_CASE("help_text: options defined without a group are grouped by file; the global parser has the logging options") {

@@ -226,7 +226,7 @@ struct log_settings {
 namespace detail {
 
 // Writes all of `data` to `fd`, waiting if it is non-blocking; false on an error.
-inline bool write_all(int fd, std::string_view data) {
+inline bool log_write_all(int fd, std::string_view data) {
     while (!data.empty()) {
         ssize_t n = ::write(fd, data.data(), data.size());
         if (n > 0) {
@@ -279,7 +279,7 @@ public:
     }
 
     void flush() {
-        write_all(fd_, buffer_);
+        log_write_all(fd_, buffer_);
         buffer_.clear();
     }
 
@@ -563,12 +563,12 @@ private:
             if (to_stderr_) to_stderr += e.text;
             if (file_) file_->write(e.text, e.when);
         }
-        if (!to_stderr.empty()) write_all(STDERR_FILENO, to_stderr);
+        if (!to_stderr.empty()) log_write_all(STDERR_FILENO, to_stderr);
         if (file_) file_->flush();
     }
 
     void write_entry(const log_entry& e) {
-        if (to_stderr_) write_all(STDERR_FILENO, e.colored.empty() ? e.text : e.colored);
+        if (to_stderr_) log_write_all(STDERR_FILENO, e.colored.empty() ? e.text : e.colored);
         if (file_) file_->write(e.text, e.when);
     }
 

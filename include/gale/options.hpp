@@ -135,7 +135,7 @@ void define_logging_options(OptionParser& parser);
 inline constexpr struct with_logging_options_t {
 } with_logging_options;
 
-namespace detail {
+namespace detail::opt {
 
 // Where define was called, for the option's group.
 struct call_site {
@@ -689,7 +689,7 @@ private:
 
 inline constexpr std::size_t max_range_values = 1 << 20;
 
-}  // namespace detail
+}  // namespace detail::opt
 
 // Optional parts of a definition: define(name, default, help, {.metavar = "PATH"}).
 template <class T>
@@ -720,7 +720,7 @@ public:
     virtual std::string default_text() const = 0;
     // Python's str() of the current value.
     virtual std::string value_text() const = 0;
-    virtual void set_from_config(const detail::config_value& value) = 0;
+    virtual void set_from_config(const detail::opt::config_value& value) = 0;
 
 protected:
     option_base(std::string name, std::string help, std::string metavar, std::string group, std::string file)
@@ -737,7 +737,7 @@ private:
 
 template <class T>
 class option final : public option_base {
-    using element = typename detail::option_element<T>::type;
+    using element = typename detail::opt::option_element<T>::type;
 
 public:
     option(std::string name, T default_value, std::string help, option_settings<T> settings, std::string file)
@@ -756,11 +756,11 @@ public:
         if (callback_) callback_(value_);
     }
 
-    bool multiple() const noexcept override { return detail::is_std_vector<T>::value; }
+    bool multiple() const noexcept override { return detail::opt::is_std_vector<T>::value; }
     bool is_bool() const noexcept override { return std::same_as<element, bool>; }
 
     void parse(std::string_view text) override {
-        if constexpr (detail::is_std_vector<T>::value) {
+        if constexpr (detail::opt::is_std_vector<T>::value) {
             T values;
             std::size_t start = 0;
             for (;;) {
@@ -776,24 +776,24 @@ public:
     }
 
     std::string default_text() const override {
-        if constexpr (detail::is_std_optional<T>::value) {
+        if constexpr (detail::opt::is_std_optional<T>::value) {
             if (!default_) return "";
         }
-        return detail::python_text(default_);
+        return detail::opt::python_text(default_);
     }
-    std::string value_text() const override { return detail::python_text(value_); }
+    std::string value_text() const override { return detail::opt::python_text(value_); }
 
-    void set_from_config(const detail::config_value& v) override {
-        using detail::config_value;
+    void set_from_config(const detail::opt::config_value& v) override {
+        using detail::opt::config_value;
         if (v.kind == config_value::string) return parse(v.text);
-        if constexpr (detail::is_std_vector<T>::value) {
+        if constexpr (detail::opt::is_std_vector<T>::value) {
             if (v.kind != config_value::list)
                 throw OptionError(fmt::format("Option '{}' requires a list or a comma-separated string, not {}",
                                               name(), v.text));
             T values;
             for (const config_value& item : v.items) values.push_back(from_config(item));
             set(std::move(values));
-        } else if constexpr (detail::is_std_optional<T>::value) {
+        } else if constexpr (detail::opt::is_std_optional<T>::value) {
             set(v.kind == config_value::none ? T() : T(from_config(v)));
         } else {
             set(from_config(v));
@@ -802,18 +802,18 @@ public:
 
 private:
     element parse_one(std::string_view text) const {
-        auto parsed = detail::parse_scalar<element>(text);
-        if (!parsed) bad_value(detail::describe_type<element>(), text);
+        auto parsed = detail::opt::parse_scalar<element>(text);
+        if (!parsed) bad_value(detail::opt::describe_type<element>(), text);
         return std::move(*parsed);
     }
 
     // One comma-separated part; for integers also an inclusive range lo:hi.
     void append_parsed(T& values, std::string_view part) const {
-        if constexpr (detail::option_integer<element>) {
+        if constexpr (detail::opt::option_integer<element>) {
             std::size_t colon = part.find(':');
             if (colon != std::string_view::npos) {
                 element lo = parse_one(part.substr(0, colon)), hi = parse_one(part.substr(colon + 1));
-                if (hi >= lo && static_cast<double>(hi) - static_cast<double>(lo) >= detail::max_range_values)
+                if (hi >= lo && static_cast<double>(hi) - static_cast<double>(lo) >= detail::opt::max_range_values)
                     throw OptionError(fmt::format("Option '{}': the range {} makes too many values", name(), part));
                 for (element i = lo; i <= hi; ++i) {
                     values.push_back(i);
@@ -825,19 +825,19 @@ private:
         values.push_back(parse_one(part));
     }
 
-    element from_config(const detail::config_value& v) const {
-        using detail::config_value;
+    element from_config(const detail::opt::config_value& v) const {
+        using detail::opt::config_value;
         if (v.kind == config_value::string) return parse_one(v.text);
         if constexpr (std::same_as<element, bool>) {
             if (v.kind == config_value::boolean) return v.flag;
-        } else if constexpr (detail::option_integer<element>) {
+        } else if constexpr (detail::opt::option_integer<element>) {
             if (v.kind == config_value::integer && std::in_range<element>(v.integer_value))
                 return static_cast<element>(v.integer_value);
         } else if constexpr (std::floating_point<element>) {
             if (v.kind == config_value::integer) return static_cast<element>(v.integer_value);
             if (v.kind == config_value::real) return static_cast<element>(v.real_value);
         }
-        bad_value(detail::describe_type<element>(), v.text);
+        bad_value(detail::opt::describe_type<element>(), v.text);
     }
 
     T default_;
@@ -864,11 +864,11 @@ public:
     // std::string) or the one given: define<std::vector<int>>("ports", {}).
     // Throws OptionError if the name is taken. The reference stays valid as
     // long as the parser.
-    template <class D, class T = detail::option_type_of<D>>
-        requires detail::option_value_type<T>
+    template <class D, class T = detail::opt::option_type_of<D>>
+        requires detail::opt::option_value_type<T>
     option<T>& define(std::string_view name, D default_value, std::string_view help = {},
-                      std::type_identity_t<option_settings<T>> settings = {}, detail::call_site where = {}) {
-        std::string key = detail::normalize_option_name(name);
+                      std::type_identity_t<option_settings<T>> settings = {}, detail::opt::call_site where = {}) {
+        std::string key = detail::opt::normalize_option_name(name);
         if (auto found = options_.find(key); found != options_.end())
             throw OptionError(fmt::format("Option '{}' already defined in {}", key, found->second->file_name()));
         std::string file = where.file ? where.file : "";
@@ -880,11 +880,11 @@ public:
         return result;
     }
 
-    bool contains(std::string_view name) const { return options_.count(detail::normalize_option_name(name)) != 0; }
+    bool contains(std::string_view name) const { return options_.count(detail::opt::normalize_option_name(name)) != 0; }
 
     // The option called `name`; OptionError if there is none.
     option_base& at(std::string_view name) const {
-        auto found = options_.find(detail::normalize_option_name(name));
+        auto found = options_.find(detail::opt::normalize_option_name(name));
         if (found == options_.end()) throw OptionError(fmt::format("Unrecognized option '{}'", name));
         return *found->second;
     }
@@ -939,9 +939,9 @@ public:
         std::stringstream text;
         text << in.rdbuf();
         std::string source = text.str();
-        detail::config_reader reader(source, path);
-        reader.read([&](const std::string& name, const detail::config_value& value, int line) {
-            auto found = options_.find(detail::normalize_option_name(name));
+        detail::opt::config_reader reader(source, path);
+        reader.read([&](const std::string& name, const detail::opt::config_value& value, int line) {
+            auto found = options_.find(detail::opt::normalize_option_name(name));
             if (found == options_.end()) reader.fail_at(line, fmt::format("Unrecognized option '{}'", name));
             try {
                 found->second->set_from_config(value);
@@ -1030,7 +1030,7 @@ private:
             }
             arg.remove_prefix(std::min(arg.find_first_not_of('-'), arg.size()));
             std::size_t equals = arg.find('=');
-            std::string name = detail::normalize_option_name(arg.substr(0, equals));
+            std::string name = detail::opt::normalize_option_name(arg.substr(0, equals));
             auto found = options_.find(name);
             if (found == options_.end())
                 throw OptionError(fmt::format("Unrecognized command line option: '{}'", name));
@@ -1062,12 +1062,12 @@ private:
     }
 
     static void append_help_entry(std::string& out, const option_base& opt) {
-        std::string prefix = detail::normalize_option_name(opt.name());
+        std::string prefix = detail::opt::normalize_option_name(opt.name());
         if (!opt.metavar().empty()) prefix += "=" + opt.metavar();
         std::string description = opt.help();
         std::string default_text = opt.default_text();
         if (!default_text.empty()) description += fmt::format(" (default {})", default_text);
-        std::vector<std::string> lines = detail::text_wrap(description, 79 - 35);
+        std::vector<std::string> lines = detail::opt::text_wrap(description, 79 - 35);
         std::size_t prefix_length = detail::escape::decode(prefix).size();
         if (prefix_length > 30 || lines.empty()) lines.insert(lines.begin(), "");
         out += fmt::format("  --{}{} {}\n", prefix, std::string(prefix_length < 30 ? 30 - prefix_length : 0, ' '),
@@ -1109,7 +1109,7 @@ inline void enable_pretty_logging(const OptionParser& parser) {
 // Adds Tornado's logging options to `parser`, and a parse callback that
 // applies them. The global gale::options has them already.
 inline void define_logging_options(OptionParser& parser) {
-    const detail::call_site file{"gale/log.hpp"};
+    const detail::opt::call_site file{"gale/log.hpp"};
     parser.define<std::string>("logging", "info",
                                "Set the log level. If 'none', gale won't touch the logging configuration.",
                                {.metavar = "debug|info|warning|error|none"}, file);
@@ -1139,10 +1139,10 @@ inline void define_logging_options(OptionParser& parser) {
 // namespace-scope define in a file that includes this header.
 inline OptionParser options{with_logging_options};
 
-template <class D, class T = detail::option_type_of<D>>
-    requires detail::option_value_type<T>
+template <class D, class T = detail::opt::option_type_of<D>>
+    requires detail::opt::option_value_type<T>
 option<T>& define(std::string_view name, D default_value, std::string_view help = {},
-                  std::type_identity_t<option_settings<T>> settings = {}, detail::call_site where = {}) {
+                  std::type_identity_t<option_settings<T>> settings = {}, detail::opt::call_site where = {}) {
     return options.define<D, T>(name, std::move(default_value), help, std::move(settings), where);
 }
 
