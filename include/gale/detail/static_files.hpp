@@ -41,6 +41,7 @@
 #include <openssl/evp.h>
 
 #include "../httputil.hpp"
+#include "../signed_value.hpp"
 #include "logging.hpp"
 
 namespace gale::detail::static_files {
@@ -474,13 +475,7 @@ inline std::string content_version(const std::string& path) {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int size = 0;
     if (EVP_DigestFinal_ex(context.get(), digest, &size) != 1) throw std::runtime_error("SHA-512 failed");
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out(size * 2, '\0');
-    for (unsigned i = 0; i < size; ++i) {
-        out[2 * i] = hex[digest[i] >> 4];
-        out[2 * i + 1] = hex[digest[i] & 15];
-    }
-    return out;
+    return signed_value::to_hex(std::string_view(reinterpret_cast<const char*>(digest), size));
 }
 
 // Tornado's class-level _static_hashes: one cache for the process, by

@@ -464,8 +464,7 @@ inline json::array split(std::string_view s, const value* sep, std::int64_t maxs
         i = space_run_end(s, i);
         if (i >= s.size()) break;
         if (maxsplit >= 0 && static_cast<std::int64_t>(r.size()) >= maxsplit) {
-            std::string_view rest = strip_chars(s.substr(i), nullptr, false, true);
-            r.emplace_back(rest);
+            r.emplace_back(s.substr(i));  // the rest keeps its trailing whitespace
             break;
         }
         std::size_t j = i;

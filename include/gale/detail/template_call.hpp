@@ -122,7 +122,7 @@ inline value call_builtin(std::uint16_t id, const call_args& a) {
         const json::value& x = arg(0);
         if (is_intlike(x)) {
             std::int64_t n = as_int(x);
-            if (n == INT64_MIN) checked(true, 0);
+            if (n == INT64_MIN) overflow();
             return value::own(n < 0 ? -n : n);
         }
         if (x.is_double()) return value::own(std::fabs(x.get_double()));

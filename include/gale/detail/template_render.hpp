@@ -517,6 +517,7 @@ private:
                 raise("TypeError", std::string("bad operand type for unary ") + (e.kind == ex::neg ? "-" : "+") + ": '" +
                                        type_name(j) + "'");
             if (e.kind == ex::pos) return value::own(is_intlike(j) ? json::value(as_int(j)) : j);
+            if (j.is_double()) return value::own(-j.get_double());
             return value::own(arith('-', json::value(0), j));
         }
         case ex::not_: return value::own(!truth(eval(*e.kids[0])));

@@ -450,9 +450,8 @@ inline int compare(const json::value& a, const json::value& b, const char* op) {
 
 // ---- arithmetic (integers are int64: overflow raises OverflowError) ----
 
-inline std::int64_t checked(bool overflow, std::int64_t r) {
-    if (overflow) raise("OverflowError", "integer result out of range (gale's integers are 64-bit)");
-    return r;
+[[noreturn]] inline void overflow() {
+    raise("OverflowError", "integer result out of range (gale's integers are 64-bit)");
 }
 
 inline double py_fmod(double a, double b) {
@@ -493,7 +492,8 @@ inline json::value repeat(const json::value& seq, std::int64_t n) {
 inline json::value add(const json::value& a, const json::value& b) {
     if (is_intlike(a) && is_intlike(b)) {
         std::int64_t r = 0;
-        return checked(__builtin_add_overflow(as_int(a), as_int(b), &r), r);
+        if (__builtin_add_overflow(as_int(a), as_int(b), &r)) overflow();
+        return r;
     }
     if (is_numeric(a) && is_numeric(b)) return as_double(a) + as_double(b);
     if (a.is_string() && b.is_string()) return a.get_string() + b.get_string();
@@ -523,15 +523,19 @@ inline json::value arith(char op, const json::value& a, const json::value& b) {
     if (ints) {
         std::int64_t x = as_int(a), y = as_int(b), r = 0;
         switch (op) {
-        case '-': return checked(__builtin_sub_overflow(x, y, &r), r);
-        case '*': return checked(__builtin_mul_overflow(x, y, &r), r);
+        case '-':
+            if (__builtin_sub_overflow(x, y, &r)) overflow();
+            return r;
+        case '*':
+            if (__builtin_mul_overflow(x, y, &r)) overflow();
+            return r;
         case '/':
             if (y == 0) raise("ZeroDivisionError", "division by zero");
             return static_cast<double>(x) / static_cast<double>(y);
         case 'f':
         case '%': {
             if (y == 0) raise("ZeroDivisionError", "integer division or modulo by zero");
-            if (x == INT64_MIN && y == -1) checked(true, 0);
+            if (x == INT64_MIN && y == -1) overflow();
             std::int64_t q = x / y, m = x % y;
             if (m != 0 && ((m < 0) != (y < 0))) {
                 m += y;
@@ -542,7 +546,11 @@ inline json::value arith(char op, const json::value& a, const json::value& b) {
         case 'p': {
             if (y < 0) return std::pow(static_cast<double>(x), static_cast<double>(y));
             std::int64_t result = 1;
-            for (std::int64_t i = 0; i < y; ++i) checked(__builtin_mul_overflow(result, x, &result), 0);
+            while (y > 0) {  // by squaring
+                if ((y & 1) && __builtin_mul_overflow(result, x, &result)) overflow();
+                y >>= 1;
+                if (y > 0 && __builtin_mul_overflow(x, x, &x)) overflow();
+            }
             return result;
         }
         }
