@@ -139,3 +139,213 @@ TEST_CASE("template conformance: every corpus case renders as Tornado 6.2 does")
     }
     MESSAGE(renders << " corpus renders");
 }
+
+namespace {
+
+std::string render(std::string_view source, const gale::json::object& args = {}) {
+    return gale::Template(source, "t.html").generate(args);
+}
+
+// The message of the ParseError that compiling source raises ("" if none).
+std::string parse_error(std::string_view source) {
+    try {
+        gale::Template t(source, "t.html");
+    } catch (const gale::ParseError& e) {
+        CHECK(e.filename() == "t.html");
+        return e.what();
+    }
+    return "";
+}
+
+// The template_error rendering raises, as what() ("" if none).
+std::string render_error(std::string_view source, const gale::json::object& args = {}) {
+    try {
+        render(source, args);
+    } catch (const gale::template_error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("template parse errors name the file and line as Tornado's ParseError does") {
+    CHECK(parse_error("a\n{% if x %}abc") == "Missing {% end %} block for if at t.html:2");
+    CHECK(parse_error("a\n\n{% end %}") == "Extra {% end %} block at t.html:3");
+    CHECK(parse_error("x\n{% foo bar %}") == "unknown operator: 'foo' at t.html:2");
+    CHECK(parse_error("{% for x in y %}{% elif z %}{% end %}") ==
+          "elif block cannot be attached to for block at t.html:1");
+    CHECK(parse_error("\n{{ }}") == "Empty expression at t.html:2");
+    CHECK(parse_error("{{ x") == "Missing end expression }} at t.html:1");
+    CHECK(parse_error("{# x") == "Missing end comment #} at t.html:1");
+    CHECK(parse_error("{% x") == "Missing end block %} at t.html:1");
+    CHECK(parse_error("{% %}") == "Empty block tag ({% %}) at t.html:1");
+    CHECK(parse_error("{% break %}") == "break outside {'for', 'while'} block at t.html:1");
+    CHECK(parse_error("{% block %}{% end %}") == "block missing name at t.html:1");
+    CHECK(parse_error("{% apply %}{% end %}") == "apply missing method name at t.html:1");
+    CHECK(parse_error("{% include %}") == "include missing file path at t.html:1");
+    CHECK(parse_error("{% set %}") == "set missing statement at t.html:1");
+    CHECK(parse_error("{% whitespace bogus %}") == "invalid whitespace mode bogus at t.html:1");
+    CHECK(parse_error("{% else %}").starts_with("else outside {'if', 'for', 'while', 'try'} block at t.html:1"));
+    // Bad expressions (Tornado: a SyntaxError from the generated code) are parse errors with a place.
+    CHECK(parse_error("a\nb\n{{ 1 + }}") == "unexpected end of expression in '1 +' at t.html:3");
+    CHECK(parse_error("{% if x y %}{% end %}").ends_with("at t.html:1"));
+    CHECK(parse_error("{{ [1, 2 }}").ends_with("at t.html:1"));
+    CHECK(parse_error("{{ 'abc }}").starts_with("unterminated string literal"));
+    CHECK(parse_error("{% for x y %}{% end %}").starts_with("expected 'in' in for"));
+    CHECK(parse_error("{{ lambda: 1 }}").starts_with("lambda is not supported"));
+    CHECK(parse_error("{{ [x for x in y] }}").starts_with("list comprehensions are not supported"));
+    CHECK(parse_error("\n{% import os %}").starts_with("{% import %} is not supported"));
+    CHECK(parse_error("\n{% import os %}").ends_with("at t.html:2"));
+    CHECK(parse_error("{% from os import path %}").starts_with("{% from %} is not supported"));
+    CHECK(parse_error("{% module 1 + 2 %}").starts_with("module expects a call"));
+    CHECK(parse_error("{% try %}x{% end %}").starts_with("invalid syntax: try needs except or finally"));
+    CHECK(parse_error("{% if a %}{% else %}{% elif b %}{% end %}").starts_with("invalid syntax: elif is out of place"));
+    CHECK(parse_error("{% extends 'a.html' %}") == "{% extends %} block found, but no template loader at t.html:1");
+    // A well-formed template is no error.
+    CHECK(parse_error("{% if a %}{% elif b %}{% else %}{% end %}") == "");
+}
+
+TEST_CASE("template evaluation errors carry the Python exception name, the file and the line") {
+    CHECK(render_error("a\n{{ nope }}") == "t.html:2: NameError: name 'nope' is not defined");
+    CHECK(render_error("{{ d['x'] }}", {{"d", gale::json::object{}}}) == "t.html:1: KeyError: 'x'");
+    CHECK(render_error("\n\n{{ xs[5] }}", {{"xs", gale::json::array{1}}}) ==
+          "t.html:3: IndexError: list index out of range");
+    CHECK(render_error("{{ 1 / 0 }}") == "t.html:1: ZeroDivisionError: division by zero");
+    CHECK(render_error("{{ 'a' + 1 }}") == "t.html:1: TypeError: can only concatenate str (not \"int\") to str");
+    CHECK(render_error("{{ 1 + 'a' }}") == "t.html:1: TypeError: unsupported operand type(s) for +: 'int' and 'str'");
+    CHECK(render_error("{{ 1 < 'a' }}") == "t.html:1: TypeError: '<' not supported between instances of 'int' and 'str'");
+    CHECK(render_error("{{ int('x') }}") == "t.html:1: ValueError: invalid literal for int() with base 10: 'x'");
+    CHECK(render_error("{{ (1).foo }}") == "t.html:1: AttributeError: 'int' object has no attribute 'foo'");
+    CHECK(render_error("{{ x }}{% set x = 1 %}") ==
+          "t.html:1: UnboundLocalError: cannot access local variable 'x' where it is not associated with a value");
+    CHECK(render_error("{% for a, b in [[1, 2, 3]] %}{% end %}") ==
+          "t.html:1: ValueError: too many values to unpack (expected 2)");
+    CHECK(render_error("{{ 9223372036854775807 + 1 }}").starts_with("t.html:1: OverflowError"));
+    CHECK(render_error("{% for i in range(3) %}\n{{ i / 0 }}{% end %}") == "t.html:2: ZeroDivisionError: division by zero");
+    CHECK(render_error("{% module Missing() %}").starts_with("t.html:1: AttributeError: no UI module named 'Missing'"));
+    // Errors inside an included file name that file.
+    gale::DictLoader loader(
+        std::map<std::string, std::string>{{"main.html", "line1\n{% include 'inc.html' %}"}, {"inc.html", "\n\n{{ missing }}"}});
+    try {
+        loader.load("main.html").generate();
+        FAIL("no error");
+    } catch (const gale::template_error& e) {
+        CHECK(std::string(e.what()) == "inc.html:3: NameError: name 'missing' is not defined");
+        CHECK(e.type() == "NameError");
+        CHECK(e.filename() == "inc.html");
+        CHECK(e.lineno() == 3);
+    }
+    // An exception from a registered function becomes an Exception at the call's line.
+    gale::template_namespace ns;
+    ns.set_function("boom", [](const gale::template_args&) -> value { throw std::runtime_error("bad"); });
+    CHECK_THROWS_WITH(gale::Template("\n{{ boom() }}", "f.html").generate(ns), "f.html:2: Exception: boom(): bad");
+    CHECK(render("{% try %}{{ boom() }}{% except Exception as e %}caught {{ e }}{% end %}") != "");
+}
+
+TEST_CASE("template namespaces: layering, functions with keyword arguments, lazy values, modules") {
+    gale::template_namespace app;
+    app.set("site", "gale").set("n", 1);
+    gale::template_namespace request(&app);
+    request.set("n", 2);  // shadows the application's
+    int made = 0;
+    request.set_lazy("expensive", [&] {
+        ++made;
+        return value(gale::json::object{{"uri", "/a?b=<c>"}});
+    });
+    request.set_function("greet", [](const gale::template_args& a) -> value {
+        const value* punct = a.kwarg("punct");
+        return "Hello, " + a[0].get_string() + (punct ? punct->get_string() : "");
+    });
+    request.set_module("Box", [](const gale::template_args& a) -> value { return "<div>" + a[0].get_string() + "</div>"; });
+    gale::Template t("{{ site }} {{ n }} {{ greet('Ann', punct='!') }} {{ expensive['uri'] }} {{ expensive.uri }} "
+                     "{% module Box('x') %} {{ len(site) }}");
+    CHECK(t.generate(request) == "gale 2 Hello, Ann! /a?b=&lt;c&gt; /a?b=&lt;c&gt; <div>x</div> 4");
+    CHECK(made == 1);  // once per render
+    // A namespace name shadows a built-in, as Python's globals do.
+    gale::template_namespace shadow;
+    shadow.set_function("len", [](const gale::template_args&) -> value { return 42; });
+    CHECK(gale::Template("{{ len('x') }}").generate(shadow) == "42");
+    // Borrowed values: no copy, read at render time.
+    gale::json::value big = gale::json::array{1, 2, 3};
+    gale::template_namespace refs;
+    refs.set_ref("xs", big);
+    gale::Template sum_t("{{ sum(xs) }}");
+    CHECK(sum_t.generate(refs) == "6");
+    big.get_array().push_back(4);
+    CHECK(sum_t.generate(refs) == "10");
+}
+
+TEST_CASE("template autoescape: loader option, per file, custom function") {
+    gale::json::object args{{"t", "<b>"}};
+    gale::DictLoader off({{"a.html", "{{ t }}"}, {"b.html", "{% autoescape xhtml_escape %}{{ t }}"}},
+                         {.autoescape = std::nullopt});
+    gale::template_namespace ns;
+    ns.update_ref(args);
+    CHECK(off.load("a.html").generate(ns) == "<b>");
+    CHECK(off.load("b.html").generate(ns) == "&lt;b&gt;");
+    CHECK(gale::Template("{% autoescape None %}{{ t }}").generate(args) == "<b>");
+    CHECK(gale::Template("{{ t }}", "x.html", {.autoescape = std::nullopt}).generate(args) == "<b>");
+    ns.set_function("stars", [](const gale::template_args& a) -> value { return "*" + a[0].get_string() + "*"; });
+    CHECK(gale::Template("{% autoescape stars %}{{ t }} {{ 1 }}").generate(ns) == "*<b>* *1*");
+}
+
+TEST_CASE("template loaders: relative paths, caching, reset, debug mode, cycles") {
+    gale::DictLoader dict({{"a/b.html", "{% include '../c.html' %}|{% include 'd.html' %}"},
+                           {"c.html", "C"},
+                           {"a/d.html", "D"},
+                           {"self.html", "{% include 'self.html' %}"},
+                           {"ext.html", "{% extends 'ext2.html' %}"},
+                           {"ext2.html", "{% extends 'ext.html' %}"}});
+    CHECK(dict.load("a/b.html").generate() == "C|D");
+    CHECK(dict.resolve_path("../c.html", "a/b.html") == "c.html");
+    CHECK(dict.resolve_path("/abs.html", "a/b.html") == "/abs.html");
+    CHECK(dict.resolve_path("x.html", "<string>") == "x.html");
+    CHECK_THROWS_WITH(dict.load("nope.html"), "KeyError: 'nope.html'");
+    CHECK_THROWS_AS(dict.load("self.html"), gale::template_error);
+    CHECK_THROWS_AS(dict.load("ext.html"), gale::template_error);
+
+    fs::path root = fs::temp_directory_path() / ("gale-template-" + std::to_string(::getpid()));
+    fs::create_directories(root / "sub");
+    auto write = [&](const std::string& name, const std::string& text) { std::ofstream(root / name) << text; };
+    write("page.html", "v1 {% include 'sub/part.html' %}");
+    write("sub/part.html", "part {% include 'leaf.html' %}");
+    write("sub/leaf.html", "leaf");
+    gale::Loader cached(root.string());
+    gale::Loader debug(root.string(), {.cache = false});
+    CHECK(cached.load("page.html").generate() == "v1 part leaf");
+    CHECK(debug.load("page.html").generate() == "v1 part leaf");
+    CHECK(cached.resolve_path("leaf.html", "sub/part.html") == "sub/leaf.html");
+    CHECK(cached.resolve_path("../../etc/passwd", "sub/part.html") == "../../etc/passwd");
+    write("page.html", "v2 {% include 'sub/part.html' %}");
+    gale::Template before = cached.load("page.html");
+    CHECK(before.generate() == "v1 part leaf");  // cached
+    CHECK(debug.load("page.html").generate() == "v2 part leaf");  // re-read
+    cached.reset();
+    CHECK(cached.load("page.html").generate() == "v2 part leaf");
+    CHECK(before.generate() == "v1 part leaf");  // a handle keeps its compiled tree
+    try {
+        cached.load("missing.html");
+        FAIL("no error");
+    } catch (const gale::template_error& e) {
+        CHECK(e.type() == "FileNotFoundError");
+    }
+    write("broken.html", "ok\n{% if x %}");
+    CHECK_THROWS_WITH(cached.load("broken.html"), "Missing {% end %} block for if at broken.html:2");
+    fs::remove_all(root);
+}
+
+TEST_CASE("template expressions beyond the corpus") {
+    CHECK(render("{{ d.name }} {{ d.items }}", {{"d", gale::json::object{{"name", "x"}, {"items", 1}}}}) ==
+          "x &lt;built-in function method&gt;");
+    CHECK(render("{% set x = [1, [2, 3]] %}{% set y = x[1] %}{% set x = 0 %}{{ y }} {{ x }}") == "[2, 3] 0");
+    // The loop keeps its list alive when the variable is assigned again inside it.
+    CHECK(render("{% set xs = [1, 2] %}{% for x in xs %}{% set xs = 5 %}{{ x }}{% end %}{{ xs }}") == "125");
+    CHECK(render("{% for i in range(3) %}{% set keep = [i] %}{% end %}{{ keep }} {{ i }}") == "[2] 2");
+    CHECK(render("{{ 2 ** 62 }} {{ 7 // -2 }} {{ 7 % -2 }} {{ -2 ** 2 }}") == "4611686018427387904 -4 -1 -4");
+    CHECK(render("{{ 'x' if None is None else 'y' }} {{ [] is [] }} {{ True is True }}") == "x False True");
+    CHECK(render("{{ sorted([{'a': 2}, {'a': 1}], key=len) }}") == "[{&#39;a&#39;: 2}, {&#39;a&#39;: 1}]");
+    CHECK(render("{% apply squeeze %}  a   b  {% end %}") == "a b");
+    CHECK(render("{{ 0.1 * 3 }} {{ 1e300 * 1e10 }} {{ float('nan') }} {{ -1e-7 }}") ==
+          "0.30000000000000004 inf nan -1e-07");
+}

@@ -320,12 +320,12 @@ private:
             if (op == "for") for_header(n, suffix, line);
             node_list inner = parse_body(name, loop);
             if (op == "apply") {
-                if (suffix.empty()) error("apply missing method name", line);
+                if (suffix.empty()) error("apply missing method name");
                 n.kind = nk::apply;
                 n.e = expression(suffix, line);
                 n.body = std::move(inner);
             } else if (op == "block") {
-                if (suffix.empty()) error("block missing name", line);
+                if (suffix.empty()) error("block missing name");
                 n.kind = nk::block;
                 n.text = std::string(suffix);
                 n.body = std::move(inner);
