@@ -105,6 +105,7 @@ struct ClearAll : Base {
 struct Bad : Base {
     void get() {
         std::string which = get_argument("case");
+        set_cookie("before", "x");  // still sent with the error page
         if (which == "0")
             set_cookie("n", "a b");
         else if (which == "1")
@@ -373,7 +374,10 @@ TEST_CASE("set_cookie, clear_cookie and clear_all_cookies write Tornado's Set-Co
         CHECK(head_of(r).find("Set-Cookie: n3=\"\"; expires=now-8760h; Path=/\n"
                               "Set-Cookie: d=\"\"; Domain=example.com; expires=now-8760h; Path=/p\n") !=
               std::string::npos);
-        CHECK(logs.matching("Invalid cookie 'n': 'a b'").size() == 1);
+        r = co_await fetch(client, gale.main, "/bad?case=0");
+        CHECK(r.code == 500);
+        CHECK(r.headers.get_list("Set-Cookie") == std::vector<std::string_view>{"before=x; Path=/"});
+        CHECK(logs.matching("Invalid cookie 'n': 'a b'").size() == 2);
         CHECK(logs.matching("Illegal key 'a;b'").size() == 1);
         CHECK(logs.matching("Attempt to set a reserved key 'Path'").size() == 1);
     });

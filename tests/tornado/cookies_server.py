@@ -21,7 +21,8 @@ Handlers (the same in each application):
   /days           set_cookie("n3", "v3", expires_days=20)
   /clear          clear_cookie("n3"); clear_cookie("d", path="/p", domain="example.com")
   /clear_all      clear_all_cookies()
-  /bad?case=N     an invalid set_cookie (N: 0 space in the value, 1 ";" in the name, 2 reserved name)
+  /bad?case=N     a good set_cookie, then an invalid one (N: 0 space in the value, 1 ";" in
+                  the name, 2 reserved name): a 500 page with the good cookie
   /signed/set?name=N&value=V[&days=D]   set_secure_cookie(N, V[, expires_days=D])
   /signed/get?name=N                    get_secure_cookie(N) ("None" if absent or invalid)
   /signed/keyver?name=N                 get_secure_cookie_key_version(N)
@@ -96,6 +97,7 @@ class ClearAllHandler(Base):
 class BadHandler(Base):
     def get(self):
         case = self.get_argument("case")
+        self.set_cookie("before", "x")  # still sent with the error page
         if case == "0":
             self.set_cookie("n", "a b")
         elif case == "1":
