@@ -27,6 +27,9 @@
 //       task<void> (or void) taking N std::string_view (N = the route's groups)
 //       or one std::span<const std::string_view> (any number)
 //     hooks: initialize(args...), prepare() (void or task<void>)    // found by name
+//            data_received(piece) (void or task<void>; defining it streams the
+//              request body to it, Tornado's @stream_request_body),
+//            on_connection_close() (the client left before the response ended)
 //            virtual set_default_headers(), write_error(code, error), on_finish()
 //     input:  request(), application(), settings(), path_args(), path_kwargs(), path_kwarg(name)
 //             get_argument(name) / get_argument(name, default, strip = true) /
@@ -72,11 +75,15 @@
 //     close_all_connections(), log_request(handler),
 //     operator()(HTTPServerRequest&) -> task<void>   // the HTTPServer callback
 //
-// The lifecycle is Tornado's _execute, in order: a fresh handler object per
+// The lifecycle is Tornado's _execute, in order: the request's body is read
+// and its arguments parsed (Application's servers leave the body to this
+// step, HTTPServerOptions::read_body = false); a fresh handler object per
 // request; clear() (default headers, then set_default_headers());
 // initialize(args...); check_xsrf_cookie() (with xsrf_cookies, for methods
 // but GET, HEAD and OPTIONS); prepare() (which may finish the request); the
-// `authenticated` check; the HTTP method; finish() unless the method finished; on_finish() (called by
+// `authenticated` check; for a handler with data_received, each piece of
+// the body as it arrives (each waiting for the previous one); the HTTP
+// method; finish() unless the method finished; on_finish() (called by
 // finish, after the access log line). An exception anywhere is logged
 // (HTTPError with a log_message: tornado.general warning "404 GET /x
 // (127.0.0.1): why"; anything else: tornado.application error "Uncaught
@@ -121,6 +128,16 @@
 //   Tornado's message (a 500), as Tornado's Exception. xsrf_cookie_kwargs is
 //   a cookie_options; the 30 days given to a logged-in user's "_xsrf" cookie
 //   do not stick to the setting (Tornado 6.2 writes them into its dict).
+//
+// compress_response (a setting) is Tornado's GZipContentEncoding: "Vary:
+// Accept-Encoding" on every response, gzip (level 6) when the request
+// accepts it, the type is text/* or a JSON/JavaScript/XML/SVG type, no
+// Content-Encoding is set and a whole body is at least 1024 bytes; a
+// flushed response is compressed chunk by chunk (sync-flushed).
+// Text that is not UTF-8 in an argument (get_argument and the like) or a
+// path group answers 400, logged "Invalid unicode in x: b'\xff'".
+// When the client leaves, finish() sends nothing and does not throw; an
+// awaited flush() throws StreamClosedError.
 //
 // Cost per request: one coroutine frame holds the handler object (frames
 // are recycled by the task allocator), the route's groups are views, the
@@ -521,13 +538,18 @@ public:
             }
         }
         std::string rest = take_buffer();
-        if (!headers_written_) {
-            send_headers(rest, true);
-        } else if (request_->method != "HEAD") {
-            if (gzip_) rest = gzip_->transform_chunk(rest, true);
-            if (!rest.empty()) (void)request_->connection->write(rest);
+        try {
+            if (!headers_written_) {
+                send_headers(rest, true);
+            } else if (request_->method != "HEAD") {
+                if (gzip_) rest = gzip_->transform_chunk(rest, true);
+                if (!rest.empty()) (void)request_->connection->write(rest);
+            }
+            (void)request_->connection->finish();
+        } catch (const StreamClosedError&) {
+            // The client has left: nothing to send it (Tornado's finish
+            // does not raise either; an awaited flush() does).
         }
-        (void)request_->connection->finish();
         request_->finish_time = HTTPServerRequest::clock::now();
         log_request();
         finished_ = true;
@@ -1469,6 +1491,25 @@ task<void> stream_body(H& h, HTTPServerRequest& request) {
     });
 }
 
+// A handler hears of the client leaving when it defines on_connection_close.
+template <class H>
+inline constexpr bool watches_close = requires(H& h) { h.on_connection_close(); };
+
+// Calls the handler's on_connection_close at most once, and not once the
+// handler is gone (handler null: the close callback may run later).
+template <class H>
+struct close_watch {
+    explicit close_watch(H* h) : handler(h) {}
+    H* handler;
+    bool told = false;
+    void tell() {
+        if (handler && !told && !handler->finished()) {
+            told = true;
+            handler->on_connection_close();
+        }
+    }
+};
+
 // A handler streams its request body when it defines data_received.
 template <class H>
 inline constexpr bool streams_body = requires(H& h, std::string_view piece) { h.data_received(piece); };
@@ -1505,14 +1546,12 @@ task<void> run_handler(Application& app, HTTPServerRequest& request, route_param
         if (g && *g) views[i] = **g;
     }
     base.path_args_ = views;
-    // on_connection_close is called if the client leaves while the handler
-    // runs; `alive` stops a late call once the handler is gone.
-    std::shared_ptr<H*> alive;
-    if constexpr (requires { h.on_connection_close(); }) {
-        alive = std::make_shared<H*>(&h);
-        request.connection->set_close_callback([alive] {
-            if (H* handler = *alive; handler && !handler->finished()) handler->on_connection_close();
-        });
+    // on_connection_close is called once if the client leaves while the
+    // handler runs.
+    std::shared_ptr<close_watch<H>> watch;
+    if constexpr (watches_close<H>) {
+        watch = std::make_shared<close_watch<H>>(&h);
+        request.connection->set_close_callback([watch] { watch->tell(); });
     }
 
     std::exception_ptr error;
@@ -1535,7 +1574,7 @@ task<void> run_handler(Application& app, HTTPServerRequest& request, route_param
                 try {
                     co_await stream_body(h, request);
                 } catch (const StreamClosedError&) {
-                    client_left = true;  // on_connection_close has been told; nothing to answer
+                    client_left = true;  // nothing to answer
                 }
             }
         }
@@ -1551,8 +1590,9 @@ task<void> run_handler(Application& app, HTTPServerRequest& request, route_param
     } catch (...) {
         error = std::current_exception();
     }
-    if (alive) {
-        *alive = nullptr;
+    if constexpr (watches_close<H>) {
+        if (client_left) watch->tell();  // before the posted close callback could
+        watch->handler = nullptr;
         if (!client_left) request.connection->set_close_callback(nullptr);
     }
     if (error) {
