@@ -7,6 +7,7 @@
 #include <gale/options.hpp>
 
 #include <fcntl.h>
+#include <pty.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -283,6 +284,34 @@ TEST_CASE("enable_pretty_logging: a log file, the level, stderr only when asked"
         "Invalid rollover interval specified: X", std::invalid_argument);
     CHECK_THROWS_AS(gale::enable_pretty_logging({.log_file_prefix = dir.file("no/such/dir/log")}),
                     std::invalid_argument);
+}
+
+TEST_CASE("on a terminal, stderr lines are coloured by level as Tornado's") {
+    std::fflush(stdout);
+    std::fflush(stderr);
+    int master = -1;
+    pid_t pid = ::forkpty(&master, nullptr, nullptr, nullptr);
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::setenv("TERM", "xterm", 1);
+        gale::enable_pretty_logging({.logging = "debug"});
+        gale::app_log.info("green");
+        gale::app_log.warning("yellow");
+        gale::flush_logs();
+        std::exit(0);
+    }
+    std::string out;
+    char chunk[4096];
+    for (ssize_t n; (n = ::read(master, chunk, sizeof chunk)) > 0;) out.append(chunk, static_cast<std::size_t>(n));
+    ::close(master);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status));
+    static const std::regex coloured(
+        "\033\\[32m\\[I \\d{6} \\d\\d:\\d\\d:\\d\\d test_log:\\d+\\]\033\\[0m green\r\n"
+        "\033\\[33m\\[W \\d{6} \\d\\d:\\d\\d:\\d\\d test_log:\\d+\\]\033\\[0m yellow\r\n");
+    INFO(out);
+    CHECK(std::regex_search(out, coloured));  // search: a sanitizer may add its own lines
 }
 
 TEST_CASE("size rotation names and fills files as Python's RotatingFileHandler") {

@@ -42,6 +42,8 @@
 // magenta) only when stderr is a terminal with a TERM other than "dumb".
 // Calling it again replaces the previous configuration. A bad level, mode or
 // "when" throws std::invalid_argument, a log file that cannot be opened too.
+// Without arguments it uses Tornado's defaults (Tornado's reads the global
+// options instead; here that is enable_pretty_logging(gale::options)).
 //
 // Never blocking the loop: once enabled, a log call formats its line and
 // appends it to an in-memory queue (a mutex held for a push); a writer thread
@@ -53,7 +55,9 @@
 // Lines logged after exit began are written directly. fork() waits until the
 // queue is empty (so no line is written twice) and the child starts its own
 // writer thread on its first line; files stay shared, so give each forked
-// process its own log_file_prefix, as Tornado says.
+// process its own log_file_prefix, as Tornado says. Only exit, fork and
+// flush_logs wait for the writes, so a stuck output delays those and nothing
+// else.
 #pragma once
 
 #include <fcntl.h>

@@ -55,8 +55,8 @@
 // exit with status 2; --help prints the help and exits 0. The try_ forms
 // throw OptionError (and help_requested) instead, leaving the exit to the
 // caller. Messages name the option and the value ("Option 'port' requires an
-// integer, not 'abc'"), config errors also the file and line
-// ("app.conf:3: ...").
+// integer from 0 to 65535, not 'abc'"), config errors also the file and line
+// ("app.conf:3: Unrecognized option 'prot'").
 //
 // Config files are not Python: each statement is `name = value`, a value is a
 // quoted string ('...' or "...", with \\ \' \" \n \t escapes), a number,
@@ -73,13 +73,23 @@
 // (Tornado's options.logging = None). Options are plain values: set and read
 // them on one thread, or before other threads start.
 //
-// On purpose unlike Tornado: the group of an option defined without one is
-// the file that called define (Tornado's rule, read from the call site); the
-// logging options' group is "gale/log.hpp". A name in a config file that is no
-// option is an error (Tornado ignores it, since its config files are Python
-// with helper variables; a gale config file has none, so it is a typo). Bool
-// values other than the words above are errors (Tornado takes them as true).
-// A range may not make more than 1,048,576 values.
+// The help is Tornado's print_help, byte for byte for the same definitions:
+// "Usage: <argv[0]> [OPTIONS]", the options grouped by their group (by
+// default the file that called define, read from the call site), groups and
+// names sorted, names with '-', descriptions wrapped as Python's textwrap
+// does and followed by "(default <Python's str() of it>)".
+//
+// On purpose unlike Tornado:
+// - Errors exit with status 2 after the help and a one-line message (Tornado
+//   raises, and the traceback ends the program with status 1).
+// - Config files are the literal syntax above, not Python code (no imports,
+//   no __file__). A name in one that is no option is an error (Tornado skips
+//   it, as its files may hold helper variables; here it can only be a typo).
+//   An integer serves a floating-point option.
+// - Booleans other than the words above are errors (Tornado takes any other
+//   text as true). Units may follow one another without a space ("1h30m").
+// - The logging options' group is "gale/log.hpp" (Tornado prints the path of
+//   its log.py). A range may make at most 1,048,576 values.
 #pragma once
 
 #include <algorithm>
