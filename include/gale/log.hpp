@@ -18,7 +18,8 @@
 //   set_log_level(level), log_level_named("warning") -> optional<log_level>
 //   flush_logs()                          // returns once every line logged so far is written
 //
-// Formats are {fmt}'s, checked at compile time; the module:line in the line is
+// Formats are {fmt}'s, checked at compile time (so text known only at run
+// time is logged as app_log.info("{}", text)); the module:line in the line is
 // the calling file's name without directory and extension, and the calling
 // line. A message's later lines are indented by four spaces, as Tornado does.
 // Records below the level are skipped before formatting.
