@@ -575,7 +575,7 @@ Fetched 3 entries from the FriendFeed API
 };
 }  // namespace tornado
 
-gale::HTTPResponse get(const std::string& url) {
+gale::HTTPResponse gale_fetch(const std::string& url) {
     gale::HTTPClient client;
     return client.fetch(gale::HTTPRequest(url).with_follow_redirects(false), false);
 }
@@ -585,7 +585,7 @@ gale::HTTPResponse get(const std::string& url) {
 TEST_CASE("examples: hello") {
     example_process p("hello");
     check_exchanges(p, tornado::hello);
-    CHECK(get(p.url("/")).body == "Hello, world");  // and through gale's client
+    CHECK(gale_fetch(p.url("/")).body == "Hello, world");  // and through gale's client
 }
 
 TEST_CASE("examples: hello_post (405 for GET; gale adds Allow)") {
@@ -618,7 +618,7 @@ TEST_CASE("examples: people_urls (initialize prints its argument)") {
 TEST_CASE("examples: upload saves the file") {
     std::filesystem::path dir = std::filesystem::temp_directory_path() / ("gale-upload-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
-    std::string content("binary\0data\r\n--not-a-boundary\xff", 31);
+    std::string content("binary\0data\r\n--not-a-boundary\xff", 30);
     std::ofstream(dir / "photo.png", std::ios::binary) << content;
     {
         example_process p("upload", {"--upload_dir=" + dir.string()});
@@ -628,7 +628,7 @@ TEST_CASE("examples: upload saves the file") {
         std::filesystem::remove(dir / "itcast");
         CHECK(transcript(p, "-F 'other=x'", "/upload").ends_with("\n\nOK\n"));  // no img: nothing saved
         CHECK(!std::filesystem::exists(dir / "itcast"));
-        CHECK(get(p.url("/")).body == "hello itcast.");
+        CHECK(gale_fetch(p.url("/")).body == "hello itcast.");
     }
     std::filesystem::remove_all(dir);
 }
@@ -722,7 +722,7 @@ TEST_CASE("examples: ip_lookup against the upstream stand-in (gather over a list
     example_process upstream("upstream");
     example_process p("ip_lookup", {"--upstream=http://127.0.0.1:" + std::to_string(upstream.port())});
     check_exchanges(p, tornado::ip_lookup);
-    gale::HTTPResponse r = get(p.url("/parallel"));
+    gale::HTTPResponse r = gale_fetch(p.url("/parallel"));
     CHECK(r.code == 200);
     CHECK(std::string(tornado::ip_lookup[2].expected).ends_with("\n\n" + r.body + "\n"));
 }
@@ -752,13 +752,13 @@ TEST_CASE("examples: static_files serves one page three ways (helper static's ex
     REQUIRE(!page.empty());
     for (const char* path : {"/", "/view/index.html", "/static/html/index.html"}) {
         INFO(path);
-        gale::HTTPResponse r = get(p.url(path));
+        gale::HTTPResponse r = gale_fetch(p.url(path));
         CHECK(r.code == 200);
         CHECK(r.body == page);
     }
-    gale::HTTPResponse css = get(p.url("/static/css/index.css"));
+    gale::HTTPResponse css = gale_fetch(p.url("/static/css/index.css"));
     CHECK(css.code == 200);
     CHECK(css.headers.get("Content-Type") == "text/css");
     CHECK(css.body == read_file(statics / "css" / "index.css"));
-    CHECK(get(p.url("/view/nope.html")).code == 404);
+    CHECK(gale_fetch(p.url("/view/nope.html")).code == 404);
 }
