@@ -358,6 +358,16 @@ TEST_CASE("size rotation names and fills files as Python's RotatingFileHandler")
     }
     CHECK(lines_of(read_file(dir.path / "one.log")).size() == lines.size());
     CHECK_FALSE(fs::exists(dir.path / "one.log.1"));
+
+    // A file that cannot be reopened after a rollover loses lines, and throws nothing (the writer thread would end the program).
+    {
+        temp_dir gone;
+        gale::detail::log_file file(gone.file("x.log"), {.mode = gale::detail::log_rotation::size, .max_bytes = 20,
+                                                         .backups = 1});
+        fs::remove_all(gone.path);
+        CHECK_NOTHROW(for (auto& line : lines) file.write(line + "\n", 0));
+        CHECK_NOTHROW(file.flush());
+    }
 }
 
 TEST_CASE("time rotation: at midnight, per second, by weekday; dated backups, the newest kept") {

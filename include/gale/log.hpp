@@ -262,7 +262,7 @@ class log_file {
 public:
     log_file(std::string path, log_rotation rotation) : path_(std::move(path)), rotation_(std::move(rotation)) {
         if (rotation_.mode == log_rotation::time) set_up_time_rotation();
-        open();
+        if (!open()) throw std::system_error(errno, std::generic_category(), "cannot open log file " + path_);
         if (rotation_.mode == log_rotation::time) {
             struct stat st{};
             std::time_t start = ::stat(path_.c_str(), &st) == 0 && st.st_size > 0 ? st.st_mtime : std::time(nullptr);
@@ -271,7 +271,7 @@ public:
     }
     ~log_file() {
         flush();
-        ::close(fd_);
+        if (fd_ >= 0) ::close(fd_);
     }
     log_file(const log_file&) = delete;
     log_file& operator=(const log_file&) = delete;
@@ -284,7 +284,7 @@ public:
     }
 
     void flush() {
-        log_write_all(fd_, buffer_);
+        if (fd_ >= 0) log_write_all(fd_, buffer_);
         buffer_.clear();
     }
 
@@ -292,11 +292,13 @@ public:
     std::time_t rollover_at() const noexcept { return rollover_at_; }
 
 private:
-    void open() {
+    // False if the file cannot be opened; after a rollover that is not
+    // thrown (it runs on the writer thread): lines are lost until the next one.
+    bool open() {
         fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "cannot open log file " + path_);
         struct stat st{};
-        size_ = ::fstat(fd_, &st) == 0 ? st.st_size : 0;
+        size_ = fd_ >= 0 && ::fstat(fd_, &st) == 0 ? st.st_size : 0;
+        return fd_ >= 0;
     }
 
     bool due(std::size_t bytes, std::time_t now) const {
@@ -307,7 +309,7 @@ private:
 
     void rollover(std::time_t now) {
         flush();
-        ::close(fd_);
+        if (fd_ >= 0) ::close(fd_);
         if (rotation_.mode == log_rotation::size) shift_numbered_backups();
         else rename_to_dated_backup(now);
         open();
