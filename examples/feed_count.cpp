@@ -10,6 +10,7 @@
 
 #include <gale/httpclient.hpp>
 #include <gale/json.hpp>
+#include <gale/json_parse.hpp>
 #include <gale/web.hpp>
 
 #include "example_args.hpp"

@@ -16,6 +16,7 @@
 #include <gale/gen.hpp>
 #include <gale/httpclient.hpp>
 #include <gale/json.hpp>
+#include <gale/json_parse.hpp>
 #include <gale/web.hpp>
 
 #include "example_args.hpp"

@@ -10,6 +10,7 @@
 #include <string>
 
 #include <gale/json.hpp>
+#include <gale/json_parse.hpp>  // json_body()
 #include <gale/web.hpp>
 
 #include "example_args.hpp"

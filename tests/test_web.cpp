@@ -6,6 +6,7 @@
 #include <gale/web.hpp>
 
 #include <gale/httpclient.hpp>
+#include <gale/json_parse.hpp>  // json_body()
 
 #include <string>
 #include <vector>

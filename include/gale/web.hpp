@@ -176,7 +176,6 @@
 #include "httpserver.hpp"
 #include "httputil.hpp"
 #include "json.hpp"
-#include "json_parse.hpp"
 #include "routing.hpp"
 #include "signed_value.hpp"
 #include "task.hpp"
@@ -186,6 +185,12 @@ namespace gale {
 
 class Application;
 class RequestHandler;
+
+namespace detail {
+// What RequestHandler::json_body() parses with; <gale/json_parse.hpp> defines it.
+template <class>
+struct json_text_parser;
+}  // namespace detail
 
 // ------------------------------------------------------------------ errors
 
@@ -433,8 +438,14 @@ public:
 
     // The request body parsed as JSON (json::parse_error on bad input,
     // which answers 500 unless caught: turn it into web::HTTPError(400) to
-    // blame the client).
-    json::value json_body() const { return json::parse(request_->body); }
+    // blame the client). Needs #include <gale/json_parse.hpp> (simdjson),
+    // which web.hpp leaves out so that handlers parsing no JSON do not pay
+    // for it in compile time.
+    template <class Parser = detail::json_text_parser<void>>
+    json::value json_body() const {
+        static_assert(requires { sizeof(Parser); }, "json_body() needs #include <gale/json_parse.hpp>");
+        return Parser::parse(request_->body);
+    }
 
     // ------------------------------------------------------------ output
 
