@@ -211,8 +211,12 @@ private:
     flow exec(const node& n) {
         switch (n.kind) {
         case nk::text: *out_ += n.text; return flow::normal;
-        case nk::expr: emit(eval(*n.e), n.file); return flow::normal;
-        case nk::raw: emit(eval(*n.e), nullptr); return flow::normal;
+        case nk::expr:
+        case nk::raw: {
+            value tmp;
+            emit(eval_ref(*n.e, tmp), n.kind == nk::expr ? n.file : nullptr);
+            return flow::normal;
+        }
         case nk::module: module(*n.e); return flow::normal;
         case nk::if_:
             for (const branch& b : n.branches)
@@ -256,7 +260,7 @@ private:
         if (v.is_data() && v.data().is_string()) {
             std::string_view s = v.data().get_string();
             if (custom) emit_custom(std::string(s), *custom);
-            else if (html && s.find_first_of("&<>\"'") != std::string_view::npos) *out_ += xhtml_escape(s);
+            else if (html && needs_html_escape(s)) *out_ += xhtml_escape(s);
             else *out_ += s;
             return;
         }
@@ -485,6 +489,24 @@ private:
         raise("NameError", "name '" + std::string(name) + "' is not defined");
     }
 
+    // e's value without copying a variable: the slot itself, or tmp.
+    const value& eval_ref(const expr& e, value& tmp) {
+        if (e.kind == ex::name) return name(e.symbol);
+        tmp = eval(e);
+        return tmp;
+    }
+    // e's data, without making a value for a constant.
+    const json::value& eval_data_ref(const expr& e, value& tmp, std::string_view what) {
+        if (e.kind == ex::constant) return e.constant;
+        return data_of(eval_ref(e, tmp), what);
+    }
+    // Element v of obj (which is tmp or a variable): moved out of a
+    // temporary, borrowed from a variable.
+    static value element_of(const value& obj, value& tmp, const json::value& v) {
+        if (&obj == &tmp) return std::move(tmp).take_element(v);
+        return obj.element(v);
+    }
+
     value eval(const expr& e) {
         switch (e.kind) {
         case ex::constant: return value::borrow(e.constant);
@@ -497,7 +519,7 @@ private:
         case ex::tuple: {
             json::array a;
             a.reserve(e.kids.size());
-            for (const auto& k : e.kids) a.push_back(std::move(eval_data(*k)));
+            for (const auto& k : e.kids) a.push_back(eval_data(*k));
             return value::own(std::move(a), e.kind == ex::tuple ? value::view::tuple : value::view::none);
         }
         case ex::dict: {
@@ -603,12 +625,13 @@ private:
     }
 
     value attribute(const expr& e) {
-        value obj = eval(*e.kids[0]);
+        value tmp;
+        const value& obj = eval_ref(*e.kids[0], tmp);
         if (obj.is_data()) {
             const json::value& j = obj.data();
-            if (e.method != m_none && method_applies(e.method, j)) return value::method(std::move(obj), e.method);
+            if (e.method != m_none && method_applies(e.method, j)) return value::method(obj, e.method);
             if (j.is_object())  // gale: d.name reads d["name"] (as torndb.Row and ObjectDict do)
-                if (const json::value* v = j.find(e.attr)) return std::move(obj).take_element(*v);
+                if (const json::value* v = j.find(e.attr)) return element_of(obj, tmp, *v);
         }
         raise("AttributeError", std::string("'") + type_name(obj) + "' object has no attribute '" + e.attr + "'");
     }
@@ -621,10 +644,10 @@ private:
     }
 
     value index(const expr& e) {
-        value obj = eval(*e.kids[0]);
-        value key = eval(*e.kids[1]);
+        value tmp, key_tmp;
+        const value& obj = eval_ref(*e.kids[0], tmp);
         const json::value& j = data_of(obj, "subscript");
-        const json::value& k = data_of(key, "subscript");
+        const json::value& k = eval_data_ref(*e.kids[1], key_tmp, "subscript");
         if (j.is_object()) {
             const json::value* v = k.is_string() ? j.find(k.get_string()) : nullptr;
             if (!v) {
@@ -632,7 +655,7 @@ private:
                 append_repr(r, k);
                 raise("KeyError", r);
             }
-            return std::move(obj).take_element(*v);
+            return element_of(obj, tmp, *v);
         }
         if (j.is_array() || j.is_string()) {
             if (!is_intlike(k))
@@ -640,7 +663,7 @@ private:
                                        type_name(k));
             if (j.is_array()) {
                 std::int64_t i = normalize_index(as_int(k), j.size(), j.is_array() && obj.data_view() == value::view::tuple ? "tuple" : "list");
-                return std::move(obj).take_element(j.get_array()[static_cast<std::size_t>(i)]);
+                return element_of(obj, tmp, j.get_array()[static_cast<std::size_t>(i)]);
             }
             const std::string& s = j.get_string();
             if (is_ascii(s)) {

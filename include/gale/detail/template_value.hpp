@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -246,6 +247,18 @@ inline bool is_intlike(const json::value& j) { return j.is_int() || j.is_bool();
 inline bool is_numeric(const json::value& j) { return j.is_number() || j.is_bool(); }
 inline std::int64_t as_int(const json::value& j) { return j.is_bool() ? (j.get_bool() ? 1 : 0) : j.get_int(); }
 inline double as_double(const json::value& j) { return j.is_double() ? j.get_double() : static_cast<double>(as_int(j)); }
+
+// True when s holds one of & < > " ' (xhtml_escape would change it).
+inline bool needs_html_escape(std::string_view s) noexcept {
+    static constexpr auto special = [] {
+        std::array<bool, 256> t{};
+        for (unsigned char c : std::string_view("&<>\"'")) t[c] = true;
+        return t;
+    }();
+    for (char c : s)
+        if (special[static_cast<unsigned char>(c)]) return true;
+    return false;
+}
 
 // ---- UTF-8 helpers (Python strings count code points) ----
 
