@@ -110,6 +110,9 @@ struct site {
         write_file(root / "big.bin", random_bytes(big_size, 4));
         write_file(root / "space name.txt", "a name with a space\n");
         write_file(dir.path / "secret.txt", "outside the root\n");
+        // A link inside the root to a file outside it: served, as Tornado
+        // compares paths, not link targets.
+        fs::create_symlink(dir.path / "secret.txt", root / "link.txt");
         write_file(dir.path / "static-other" / "x.txt", "a sibling whose name starts like the root\n");
     }
 };
@@ -246,7 +249,8 @@ struct probe {
 std::string last_modified() { return gale::format_timestamp(file_mtime); }
 
 // The requests both servers answer.
-std::vector<probe> probes() {
+std::vector<probe> probes(const fs::path& root) {
+    std::string etag = "\"" + sf::content_version((root / "hello.txt").string()) + "\"";
     return {
         // plain GET and HEAD, content types
         {"GET", "/static/hello.txt"},
@@ -272,6 +276,11 @@ std::vector<probe> probes() {
         {"GET", "/robots.txt"},
         // 304: by Etag (which wins over the date), by date
         {"GET", "/static/hello.txt", {{"If-None-Match", "*"}}},
+        {"GET", "/static/hello.txt", {{"If-None-Match", etag}}},
+        {"GET", "/static/hello.txt", {{"If-None-Match", "W/" + etag}}},
+        {"GET", "/static/hello.txt", {{"If-None-Match", "\"a\", " + etag}}},
+        {"HEAD", "/static/hello.txt?v=2", {{"If-None-Match", etag}}},
+        {"GET", "/static/digits.txt", {{"If-None-Match", etag}}},
         {"GET", "/static/hello.txt", {{"If-None-Match", "\"nope\""}, {"If-Modified-Since", last_modified()}}},
         {"GET", "/static/hello.txt", {{"If-Modified-Since", last_modified()}}},
         {"HEAD", "/static/hello.txt", {{"If-Modified-Since", last_modified()}}},
@@ -315,6 +324,9 @@ std::vector<probe> probes() {
         // directories, default_filename, errors
         {"GET", "/static/"},
         {"GET", "/static/sub"},
+        {"HEAD", "/static/sub"},
+        {"GET", "/static/sub?x=1"},
+        {"GET", "/static/link.txt"},
         {"GET", "/static/sub/"},
         {"GET", "/static/sub/page.html"},
         {"GET", "/static/noindex/"},
@@ -352,7 +364,7 @@ TEST_CASE("web_static: gale answers as Tornado 6.2's StaticFileHandler") {
         std::uint16_t port = app->listen(0, "127.0.0.1");
         AsyncHTTPClient client;
         log_capture logs;
-        for (const probe& p : probes()) {
+        for (const probe& p : probes(s.root)) {
             HTTPResponse mine = co_await fetch(client, port, p.path, p.method, p.headers);
             HTTPResponse theirs = co_await fetch(client, tornado.port, p.path, p.method, p.headers);
             std::string expected = answer(theirs);
