@@ -213,8 +213,13 @@ private:
         case nk::text: *out_ += n.text; return flow::normal;
         case nk::expr:
         case nk::raw: {
-            value tmp;
-            emit(eval_ref(*n.e, tmp), n.kind == nk::expr ? n.file : nullptr);
+            const parsed_file* file = n.kind == nk::expr ? n.file : nullptr;
+            if (const json::value* j = peek(*n.e)) {
+                emit_data(*j, value::view::none, file);
+            } else {
+                value tmp;
+                emit(eval_ref(*n.e, tmp), file);
+            }
             return flow::normal;
         }
         case nk::module: module(*n.e); return flow::normal;
@@ -250,6 +255,12 @@ private:
     // Writes str(v), through the file's autoescape function unless raw
     // (xhtml_escape runs inline; text without & < > " ' is copied as is).
     void emit(const value& v, const parsed_file* file) {
+        if (v.is_data()) return emit_data(v.data(), v.data_view(), file);
+        std::string s;
+        append_callable(s, v, v.type() == value::kind::builtin ? builtin_names[v.id()] : std::string_view("method"));
+        emit_text(std::move(s), file);
+    }
+    void emit_data(const json::value& j, value::view view, const parsed_file* file) {
         const value* custom = nullptr;
         bool html = false;
         if (file && file->autoescape_symbol >= 0) {
@@ -257,23 +268,25 @@ private:
             if (fn.type() == value::kind::builtin && (fn.id() == b_xhtml_escape || fn.id() == b_escape)) html = true;
             else custom = &fn;
         }
-        if (v.is_data() && v.data().is_string()) {
-            std::string_view s = v.data().get_string();
+        if (j.is_string()) {
+            std::string_view s = j.get_string();
             if (custom) emit_custom(std::string(s), *custom);
             else if (html && needs_html_escape(s)) *out_ += xhtml_escape(s);
             else *out_ += s;
             return;
         }
-        if (!custom && v.is_data() && v.data().type() <= json::kind::floating) {  // no markup possible
-            append_str(*out_, v.data());
+        if (!custom && j.type() <= json::kind::floating) {  // no markup possible
+            append_str(*out_, j);
             return;
         }
         std::string s;
-        if (v.is_data()) append_str(s, v.data(), v.data_view());
-        else append_callable(s, v, v.type() == value::kind::builtin ? builtin_names[v.id()] : std::string_view("method"));
+        append_str(s, j, view);
         if (custom) emit_custom(std::move(s), *custom);
         else if (html) *out_ += xhtml_escape(s);
         else *out_ += s;
+    }
+    void emit_text(std::string s, const parsed_file* file) {
+        emit_data(json::value(std::move(s)), value::view::none, file);
     }
     void emit_custom(std::string s, const value& fn) {
         std::array<value, 1> arg{value::own(std::move(s))};
@@ -494,6 +507,36 @@ private:
         if (e.kind == ex::name) return name(e.symbol);
         tmp = eval(e);
         return tmp;
+    }
+    // The data e names when it is a constant, a variable or a chain of
+    // [constant] / .name lookups that succeeds, read in place (no value is
+    // made); nullptr otherwise (then eval() gives the result or the error).
+    const json::value* peek(const expr& e) {
+        switch (e.kind) {
+        case ex::constant: return &e.constant;
+        case ex::name: {
+            const value& v = name(e.symbol);
+            return v.is_data() && v.data_view() == value::view::none ? &v.data() : nullptr;
+        }
+        case ex::index: {
+            const json::value* obj = peek(*e.kids[0]);
+            if (!obj || e.kids[1]->kind != ex::constant) return nullptr;
+            const json::value& k = e.kids[1]->constant;
+            if (obj->is_object() && k.is_string()) return obj->find(k.get_string());
+            if (obj->is_array() && k.is_int()) {
+                std::int64_t i = k.get_int(), n = static_cast<std::int64_t>(obj->size());
+                if (i < 0) i += n;
+                return i >= 0 && i < n ? &obj->get_array()[static_cast<std::size_t>(i)] : nullptr;
+            }
+            return nullptr;
+        }
+        case ex::attr: {
+            const json::value* obj = peek(*e.kids[0]);
+            if (!obj || !obj->is_object() || (e.method != m_none && method_applies(e.method, *obj))) return nullptr;
+            return obj->find(e.attr);
+        }
+        default: return nullptr;
+        }
     }
     // e's data, without making a value for a constant.
     const json::value& eval_data_ref(const expr& e, value& tmp, std::string_view what) {
