@@ -5,10 +5,12 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <unistd.h>
 
 #include <gale/json_parse.hpp>
@@ -335,9 +337,28 @@ TEST_CASE("template loaders: relative paths, caching, reset, debug mode, cycles"
     fs::remove_all(root);
 }
 
+TEST_CASE("template: one compiled template renders on several threads at once") {
+    gale::DictLoader loader(std::map<std::string, std::string>{
+        {"base.html", "<ul>{% block rows %}{% end %}</ul>"},
+        {"page.html", "{% extends 'base.html' %}{% block rows %}{% for r in rows %}<li>{{ r }}</li>{% end %}{% end %}"}});
+    gale::json::value rows = gale::json::array{"a", "<b>", "c"};
+    gale::template_namespace ns;
+    ns.set_ref("rows", rows);
+    std::vector<std::thread> threads;
+    std::atomic<int> good{0};
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&] {
+            for (int i = 0; i < 200; ++i)
+                if (loader.load("page.html").generate(ns) == "<ul><li>a</li><li>&lt;b&gt;</li><li>c</li></ul>") ++good;
+        });
+    for (auto& t : threads) t.join();
+    CHECK(good == 800);
+}
+
 TEST_CASE("template expressions beyond the corpus") {
     CHECK(render("{{ d.name }} {{ d.items }}", {{"d", gale::json::object{{"name", "x"}, {"items", 1}}}}) ==
-          "x &lt;built-in function method&gt;");
+          "x &lt;built-in method items of dict object&gt;");
+    CHECK(render("{{ len }} {{ str(f) }}", {{"f", 1}}).starts_with("&lt;built-in function len&gt;"));
     CHECK(render("{% set x = [1, [2, 3]] %}{% set y = x[1] %}{% set x = 0 %}{{ y }} {{ x }}") == "[2, 3] 0");
     // The loop keeps its list alive when the variable is assigned again inside it.
     CHECK(render("{% set xs = [1, 2] %}{% for x in xs %}{% set xs = 5 %}{{ x }}{% end %}{{ xs }}") == "125");

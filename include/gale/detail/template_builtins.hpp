@@ -31,6 +31,13 @@ inline std::uint16_t find_builtin(std::string_view name) {
     return b_none;
 }
 
+// What str() shows for a built-in function or method.
+inline std::string_view callable_name(const value& v) {
+    if (v.type() == value::kind::builtin) return builtin_names[v.id()];
+    if (v.type() == value::kind::method) return method_names[v.id()];
+    return v.name();
+}
+
 // Arguments of one call: values, with the names of the trailing keyword ones.
 struct call_args {
     std::span<const value> all;

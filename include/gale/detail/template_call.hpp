@@ -105,7 +105,7 @@ inline value call_builtin(std::uint16_t id, const call_args& a) {
         const value& v = a.all[0];
         std::string s;
         if (v.is_data()) append_str(s, v.data(), v.data_view());
-        else append_callable(s, v, builtin_names[std::min<std::uint16_t>(v.id(), b_none - 1)]);
+        else append_callable(s, v, callable_name(v));
         return value::own(std::move(s));
     }
     case b_repr: {

@@ -257,7 +257,7 @@ private:
     void emit(const value& v, const parsed_file* file) {
         if (v.is_data()) return emit_data(v.data(), v.data_view(), file);
         std::string s;
-        append_callable(s, v, v.type() == value::kind::builtin ? builtin_names[v.id()] : std::string_view("method"));
+        append_callable(s, v, callable_name(v));
         emit_text(std::move(s), file);
     }
     void emit_data(const json::value& j, value::view view, const parsed_file* file) {

@@ -399,6 +399,12 @@ inline void append_callable(std::string& out, const value& v, std::string_view n
         out += "<function ";
         out += v.name();
         out += '>';
+    } else if (v.type() == value::kind::method) {  // Python adds the address
+        out += "<built-in method ";
+        out += name;
+        out += " of ";
+        out += type_name(v.data(), v.data_view());
+        out += " object>";
     } else {
         out += "<built-in function ";
         out += name;
