@@ -41,6 +41,18 @@ rss         Memory of idle keep-alive connections: VmRSS of the server
             (/proc/<pid>/status) before and after --idle connections are
             opened by benchmarks/http_idle_clients.py, each having sent one
             request and read its answer; the difference per connection.
+web         The full framework (issue 4): benchmarks/web_hello_gale, an
+            Application answering TechEmpower's /plaintext and /json with a
+            RequestHandler per request, measured as in "throughput" beside
+            gale's bare HTTPServer (plain and --json), raw Asio (plain and
+            --json) and Tornado's tornado.web answering the same paths; and
+            a route table of 100 regex rules, the request matching the last
+            (web_hello_gale --routes regex100 / pcre100, Tornado --routes
+            regex100). Three tables: plaintext, JSON, route table.
+webcallgrind  Instructions (Ir) and malloc calls per request, as in
+            "callgrind", for the Application's /plaintext, /json and route
+            tables, the bare server (plain and JSON) and raw Asio; the
+            malloc calls are counted from the profiles' call counts.
 """
 
 import argparse
@@ -62,7 +74,44 @@ SERVER_TITLES = {
     "asio": "raw Asio (no parsing)",
     "tornado-web": "Tornado 6.2 tornado.web hello world",
     "tornado-bare": "Tornado 6.2 bare HTTPServer callback",
+    # the "web" parts: TechEmpower's plaintext and JSON tests, and a route table
+    "gale-web-plaintext": "gale Application, /plaintext",
+    "gale-web-json": "gale Application, /json",
+    "gale-json": "gale HTTPServer (bare callback), JSON",
+    "asio-json": "raw Asio (no parsing), fixed JSON bytes",
+    "tornado-web-plaintext": "Tornado 6.2 tornado.web, /plaintext",
+    "tornado-web-json": "Tornado 6.2 tornado.web, /json",
+    "gale-web-regex100": "gale Application, 100 regex routes (literal prefixes), the last one",
+    "gale-web-pcre100": "gale Application, 100 regex routes (all through PCRE2), the last one",
+    "tornado-web-regex100": "Tornado 6.2 tornado.web, 100 regex routes, the last one",
 }
+
+# name -> (program: a benchmarks/ binary or "tornado", its arguments, the path wrk asks for)
+SERVER_VARIANTS = {
+    "gale": ("http_hello_gale", [], "/"),
+    "asio": ("http_hello_asio", [], "/"),
+    "tornado-web": ("tornado", ["--mode", "web"], "/"),
+    "tornado-bare": ("tornado", ["--mode", "bare"], "/"),
+    "gale-web-plaintext": ("web_hello_gale", [], "/plaintext"),
+    "gale-web-json": ("web_hello_gale", [], "/json"),
+    "gale-json": ("http_hello_gale", ["--json"], "/"),
+    "asio-json": ("http_hello_asio", ["--json"], "/"),
+    "tornado-web-plaintext": ("tornado", ["--mode", "web"], "/plaintext"),
+    "tornado-web-json": ("tornado", ["--mode", "web"], "/json"),
+    "gale-web-regex100": ("web_hello_gale", ["--routes", "regex100"], "/api/v1/res99/12345"),
+    "gale-web-pcre100": ("web_hello_gale", ["--routes", "pcre100"], "/api/v1/res99/12345"),
+    "tornado-web-regex100": ("tornado", ["--mode", "web", "--routes", "regex100"], "/api/v1/res99/12345"),
+}
+
+# The "web" part's tables: (title, servers, the row the "vs" column divides by, its heading).
+WEB_GROUPS = [
+    ("Plaintext", ["gale-web-plaintext", "gale", "asio", "tornado-web-plaintext"], "gale",
+     "vs gale bare"),
+    ("JSON", ["gale-web-json", "gale-json", "asio-json", "tornado-web-json"], "gale-json",
+     "vs gale bare JSON"),
+    ("Route table", ["gale-web-plaintext", "gale-web-regex100", "gale-web-pcre100", "tornado-web-plaintext",
+                     "tornado-web-regex100"], "gale-web-plaintext", "vs /plaintext"),
+]
 
 
 def log(*args):
@@ -70,10 +119,15 @@ def log(*args):
 
 
 def server_command(name, build_dir):
-    if name in ("gale", "asio"):
-        return [os.path.join(build_dir, "benchmarks", "http_hello_" + name)]
-    mode = name.split("-", 1)[1]
-    return [PYTHON, os.path.join(HERE, "http_hello_tornado.py"), "--mode", mode]
+    program, arguments, _ = SERVER_VARIANTS[name]
+    if program == "tornado":
+        return [PYTHON, os.path.join(HERE, "http_hello_tornado.py"), *arguments]
+    return [os.path.join(build_dir, "benchmarks", program), *arguments]
+
+
+def start_server(name, args, **kwargs):
+    """Starts server variant `name`; its url is the path wrk asks for."""
+    return Server(server_command(name, args.build_dir), args.server_cpu, path=SERVER_VARIANTS[name][2], **kwargs)
 
 
 # ------------------------------------------------------------ processes
@@ -82,7 +136,7 @@ def server_command(name, build_dir):
 class Server:
     """A server process pinned to a CPU; knows its port and reads its CPU time."""
 
-    def __init__(self, command, cpu, prefix=(), startup_timeout=60, env=None):
+    def __init__(self, command, cpu, prefix=(), startup_timeout=60, env=None, path="/"):
         self.process = subprocess.Popen(["taskset", "-c", str(cpu), *prefix, *command],
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                         stdin=subprocess.DEVNULL, env=env)
@@ -96,7 +150,7 @@ class Server:
             _, err = self.process.communicate()
             raise RuntimeError("server %s did not start: %r %r" % (command, line, err[-2000:]))
         self.port = int(m.group(1))
-        self.url = "http://127.0.0.1:%d/" % self.port
+        self.url = "http://127.0.0.1:%d%s" % (self.port, path)
 
     def cpu_seconds(self):
         with open("/proc/%d/stat" % self.pid) as f:
@@ -199,7 +253,7 @@ def wait_for_quiet(max_load, wait):
 
 
 def measure_once(name, args, connections):
-    server = Server(server_command(name, args.build_dir), args.server_cpu)
+    server = start_server(name, args)
     try:
         run_wrk(server.url, connections, 1, args.client_cpu)  # warm-up
         cpu0, busy0, t0 = server.cpu_seconds(), machine_busy_seconds(), time.monotonic()
@@ -215,8 +269,10 @@ def measure_once(name, args, connections):
     return r
 
 
-def throughput(args):
-    servers = ["gale", "asio", "tornado-web", "tornado-bare"]
+def interleaved_runs(servers, args):
+    """Every server at every connection count, --reps times, interleaved;
+    returns {(server, connections): [best run of each repetition]} and the
+    other load of every kept run."""
     results = {}  # (server, connections) -> [run per repetition]
     foreign_all = []
     for rep in range(args.reps):
@@ -235,6 +291,12 @@ def throughput(args):
                     log("  other load %.2f cores > %.2f: retrying" % (r["foreign"], args.max_foreign))
                 results.setdefault((name, c), []).append(best)
                 foreign_all.append(best["foreign"])
+    return results, foreign_all
+
+
+def throughput(args):
+    servers = ["gale", "asio", "tornado-web", "tornado-bare"]
+    results, foreign_all = interleaved_runs(servers, args)
 
     def ratio(a, b, c):  # median over repetitions of cpu_us(a) / cpu_us(b)
         return statistics.median(x["cpu_us"] / y["cpu_us"] for x, y in zip(results[(a, c)], results[(b, c)]))
@@ -281,38 +343,130 @@ def callgrind_total(path):
     raise RuntimeError("no totals in " + path)
 
 
-def callgrind(args):
+def callgrind_calls(path, function):
+    """How many times the profile's code called `function` (e.g. malloc)."""
+    names = {}  # callgrind's compressed names: "(12) malloc" once, then "(12)"
+    calls = 0
+    target = False
+    with open(path) as f:
+        for line in f:
+            if line.startswith(("fn=", "cfn=", "cfi=", "cfl=", "fl=", "fi=", "fe=", "ob=", "cob=")):
+                key, _, rest = line.rstrip("\n").partition("=")
+                m = re.match(r"\((\d+)\)(?: (.*))?", rest)
+                name = rest
+                if m:
+                    if m.group(2) is not None:
+                        names[(key.lstrip("c")[:2], m.group(1))] = m.group(2)
+                    name = names.get((key.lstrip("c")[:2], m.group(1)), "")
+                if key == "cfn":
+                    target = name == function
+            elif line.startswith("calls=") and target:
+                calls += int(line[6:].split()[0])
+                target = False
+    return calls
+
+
+def callgrind_per_request(name, c, args):
+    """Ir and malloc calls per request of server variant `name` under wrk
+    with c connections: the difference of a long and a short run."""
     os.makedirs(args.out_dir, exist_ok=True)
-    durations = (args.callgrind_short, args.callgrind_long)
+    points = []
+    for d in (args.callgrind_short, args.callgrind_long):
+        out = os.path.join(args.out_dir, "callgrind.%s.c%d.%ds.out" % (name, c, d))
+        server = start_server(name, args, prefix=["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
+                                                  "--log-file=" + out + ".log"])
+        try:
+            run_wrk(server.url, c, d, args.client_cpu)
+        finally:
+            n = server.stop(timeout=300)
+        ir, mallocs = callgrind_total(out), callgrind_calls(out, "malloc")
+        points.append((n, ir, mallocs))
+        log("callgrind c=%d %-20s %2ds: %d requests, %d Ir, %d mallocs" % (c, name, d, n, ir, mallocs))
+    (n0, ir0, m0), (n1, ir1, m1) = points
+    return (ir1 - ir0) / (n1 - n0), (m1 - m0) / (n1 - n0)
+
+
+def callgrind(args):
     rows = {}
     for c in args.connections:
         for name in ("gale", "asio"):
-            points = []
-            for d in durations:
-                out = os.path.join(args.out_dir, "callgrind.%s.c%d.%ds.out" % (name, c, d))
-                server = Server(server_command(name, args.build_dir), args.server_cpu,
-                                prefix=["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
-                                        "--log-file=" + out + ".log"])
-                try:
-                    run_wrk(server.url, c, d, args.client_cpu)
-                finally:
-                    n = server.stop(timeout=300)
-                ir = callgrind_total(out)
-                points.append((n, ir))
-                log("callgrind c=%d %-5s %2ds: %d requests, %d Ir" % (c, name, d, n, ir))
-            (n0, ir0), (n1, ir1) = points
-            rows[(name, c)] = (ir1 - ir0) / (n1 - n0)
+            rows[(name, c)] = callgrind_per_request(name, c, args)[0]
     print("#### Instructions per request (callgrind)")
     print()
     print("User-space instructions (Ir) per request, all of the server process: (Ir of a %d s run - Ir of "
           "a %d s run) / (requests answered in each), under wrk -t1. Profiles: %s." % (
-              durations[1], durations[0], args.out_dir))
+              args.callgrind_long, args.callgrind_short, args.out_dir))
     print()
     print("| connections | gale | raw Asio | gale / raw Asio |")
     print("|--:|--:|--:|--:|")
     for c in args.connections:
         g, a = rows[("gale", c)], rows[("asio", c)]
         print("| %d | %s | %s | %.2f |" % (c, "{:,.0f}".format(g), "{:,.0f}".format(a), g / a))
+    print()
+
+
+def web(args):
+    servers = list(dict.fromkeys(name for _, names, _, _ in WEB_GROUPS for name in names))
+    results, foreign_all = interleaved_runs(servers, args)
+
+    def ratio(a, b, c):  # median over repetitions of cpu_us(a) / cpu_us(b)
+        return statistics.median(x["cpu_us"] / y["cpu_us"] for x, y in zip(results[(a, c)], results[(b, c)]))
+
+    print("#### The full framework: TechEmpower's plaintext and JSON tests (wrk, 127.0.0.1)")
+    print()
+    print("Medians of %d runs of %d s each; server on CPU %s, wrk -t1 on CPU %s. Other load during the "
+          "runs: median %.2f, max %.2f cores. Ratios are medians of per-repetition ratios of server CPU "
+          "per request." % (args.reps, args.duration, args.server_cpu, args.client_cpu,
+                            statistics.median(foreign_all), max(foreign_all)))
+    print()
+    for title, names, base, base_heading in WEB_GROUPS:
+        tornado = names[3]
+        for c in args.connections:
+            print("%s, %d connection%s:" % (title, c, "" if c == 1 else "s"))
+            print()
+            print("| server | requests/s | p99 latency | server CPU busy | server CPU per request | %s "
+                  "| Tornado / this |" % base_heading)
+            print("|---|--:|--:|--:|--:|--:|--:|")
+            for name in names:
+                runs = results[(name, c)]
+                med = lambda key: statistics.median(r[key] for r in runs)
+                errors = sum(r["errors"] for r in runs)
+                note = " (%d wrk errors)" % errors if errors else ""
+                print("| %s%s | %.0f | %s | %.0f%% | %.2f us | %.2f | %.1f |" % (
+                    SERVER_TITLES[name], note, med("rps"), format_ms(med("p99_ms")), med("busy") * 100,
+                    med("cpu_us"), ratio(name, base, c), ratio(tornado, name, c)))
+            print()
+    print("Every run (CPU us per request):")
+    print()
+    for c in args.connections:
+        for name in servers:
+            print("- c=%d %s: %s" % (c, name, ", ".join("%.2f" % r["cpu_us"] for r in results[(name, c)])))
+    print()
+
+
+WEB_CALLGRIND = ["gale-web-plaintext", "gale", "gale-web-json", "gale-json", "asio",
+                 "gale-web-regex100", "gale-web-pcre100"]
+
+
+def webcallgrind(args):
+    rows = {}
+    for c in args.connections:
+        for name in WEB_CALLGRIND:
+            rows[(name, c)] = callgrind_per_request(name, c, args)
+    print("#### The full framework: instructions and allocations per request (callgrind)")
+    print()
+    print("User-space instructions (Ir) and malloc calls per request, all of the server process: (a %d s run "
+          "- a %d s run) / (requests answered in each), under wrk -t1. Profiles: %s." % (
+              args.callgrind_long, args.callgrind_short, args.out_dir))
+    print()
+    print("| server | connections | Ir per request | vs gale bare | vs raw Asio | mallocs per request |")
+    print("|---|--:|--:|--:|--:|--:|")
+    for c in args.connections:
+        for name in WEB_CALLGRIND:
+            ir, mallocs = rows[(name, c)]
+            bare = rows[("gale-json" if "json" in name else "gale", c)][0]
+            print("| %s | %d | %s | %.2f | %.2f | %.2f |" % (
+                SERVER_TITLES[name], c, "{:,.0f}".format(ir), ir / bare, ir / rows[("asio", c)][0], mallocs))
     print()
 
 
@@ -468,7 +622,7 @@ def rss(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--build-dir", required=True)
-    parser.add_argument("--parts", default="throughput,callgrind,syscalls,client,rss")
+    parser.add_argument("--parts", default="throughput,callgrind,syscalls,client,rss,web,webcallgrind")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
     parser.add_argument("--connections", default="1,64")
@@ -491,14 +645,15 @@ def main():
     args = parser.parse_args()
     args.connections = [int(c) for c in args.connections.split(",")]
     parts = args.parts.split(",")
-    unknown = set(parts) - {"throughput", "callgrind", "syscalls", "client", "rss"}
+    all_parts = ("throughput", "callgrind", "syscalls", "client", "rss", "web", "webcallgrind")
+    unknown = set(parts) - set(all_parts)
     if unknown:
         parser.error("unknown parts: " + ", ".join(sorted(unknown)))
 
     load = wait_for_quiet(args.max_load, args.load_wait)
     print("- load average when the measurements started: %.2f (1 min), %.2f, %.2f" % (load, *os.getloadavg()[1:]))
     print()
-    for part in ("throughput", "callgrind", "syscalls", "client", "rss"):
+    for part in all_parts:
         if part in parts:
             globals()[part](args)
     print("- load average at the end: %.2f, %.2f, %.2f" % os.getloadavg())

@@ -2,7 +2,7 @@
 // that answers every read with the same fixed bytes gale's hello world
 // sends (benchmarks/run_http.sh; the numbers are in benchmarks/README.md).
 //
-//   http_hello_asio [--port N] [--address A]
+//   http_hello_asio [--port N] [--address A] [--json]
 //
 // Same command line and output as http_hello_gale: "port N" on stdout once
 // listening, "requests N" on stderr after SIGTERM or SIGINT.
@@ -12,7 +12,8 @@
 // echo examples) and async_write of the fixed response. That is only
 // correct for clients that send one small request and wait for its answer,
 // as wrk does, and it is the limit an HTTP server on Asio coroutines can
-// approach. It sets TCP_NODELAY as gale's server does, and runs on an
+// approach. --json answers gale's --json bytes instead (a fixed
+// {"message": "Hello, World!"}, encoded once). It sets TCP_NODELAY as gale's server does, and runs on an
 // io_context(1), as gale's IOLoop does.
 #include <array>
 #include <csignal>
@@ -44,27 +45,34 @@ constexpr std::string_view response =
     "\r\n"
     "Hello, World!";
 
+constexpr std::string_view json_response =
+    "HTTP/1.1 200 OK\r\n"
+    "Content-Type: application/json; charset=UTF-8\r\n"
+    "Content-Length: 28\r\n"
+    "\r\n"
+    "{\"message\": \"Hello, World!\"}";
+
 std::uint64_t requests = 0;
 
-asio::awaitable<void> session(tcp::socket socket) {
+asio::awaitable<void> session(tcp::socket socket, std::string_view answer) {
     std::error_code ec;
     socket.set_option(tcp::no_delay(true), ec);
     std::array<char, 1024> buffer;
     for (;;) {
         co_await socket.async_read_some(asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
         if (ec) co_return;
-        co_await asio::async_write(socket, asio::buffer(response), asio::redirect_error(asio::use_awaitable, ec));
+        co_await asio::async_write(socket, asio::buffer(answer), asio::redirect_error(asio::use_awaitable, ec));
         if (ec) co_return;
         ++requests;
     }
 }
 
-asio::awaitable<void> listener(tcp::acceptor acceptor) {
+asio::awaitable<void> listener(tcp::acceptor acceptor, std::string_view answer) {
     for (;;) {
         std::error_code ec;
         tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
         if (ec) continue;
-        asio::co_spawn(acceptor.get_executor(), session(std::move(socket)), asio::detached);
+        asio::co_spawn(acceptor.get_executor(), session(std::move(socket), answer), asio::detached);
     }
 }
 
@@ -73,14 +81,17 @@ asio::awaitable<void> listener(tcp::acceptor acceptor) {
 int main(int argc, char** argv) {
     std::uint16_t port = 0;
     std::string address = "127.0.0.1";
+    std::string_view answer = response;
     for (int i = 1; i < argc; ++i) {
         std::string_view arg = argv[i];
         if (arg == "--port" && i + 1 < argc) {
             port = static_cast<std::uint16_t>(std::strtoul(argv[++i], nullptr, 10));
         } else if (arg == "--address" && i + 1 < argc) {
             address = argv[++i];
+        } else if (arg == "--json") {
+            answer = json_response;
         } else {
-            std::fprintf(stderr, "usage: %s [--port N] [--address A]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--port N] [--address A] [--json]\n", argv[0]);
             return 2;
         }
     }
@@ -92,7 +103,7 @@ int main(int argc, char** argv) {
     acceptor.bind(endpoint);
     acceptor.listen(128);  // gale's default backlog (and Tornado's)
     port = acceptor.local_endpoint().port();
-    asio::co_spawn(context, listener(std::move(acceptor)), asio::detached);
+    asio::co_spawn(context, listener(std::move(acceptor), answer), asio::detached);
 
     asio::signal_set signals(context, SIGTERM, SIGINT);
     signals.async_wait([&context](std::error_code, int) { context.stop(); });

@@ -1,7 +1,7 @@
 // "Hello, World!" on gale's bare HTTPServer, for the HTTP benchmarks
 // (benchmarks/run_http.sh; the numbers are in benchmarks/README.md).
 //
-//   http_hello_gale [--port N] [--address A]
+//   http_hello_gale [--port N] [--address A] [--json]
 //
 // Prints "port N" on stdout once it listens (N is the bound port; 0, the
 // default, takes any free one), then serves until SIGTERM or SIGINT, and
@@ -18,6 +18,12 @@
 //   Content-Length: 13\r\n
 //   \r\n
 //   Hello, World!
+//
+// --json answers TechEmpower's JSON test instead, the bare-server row beside
+// web_hello_gale's /json: for each request it encodes
+// {"message": "Hello, World!"} with json::encode (Tornado's json_encode
+// text) and sends it with Content-Type: application/json; charset=UTF-8 and
+// its Content-Length. Any path gets the same answer.
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
@@ -31,33 +37,48 @@
 #include <gale/httpserver.hpp>
 #include <gale/httputil.hpp>
 #include <gale/ioloop.hpp>
+#include <gale/json.hpp>
 #include <gale/task.hpp>
 
 int main(int argc, char** argv) {
     std::uint16_t port = 0;
     std::string address = "127.0.0.1";
+    bool json = false;
     for (int i = 1; i < argc; ++i) {
         std::string_view arg = argv[i];
         if (arg == "--port" && i + 1 < argc) {
             port = static_cast<std::uint16_t>(std::strtoul(argv[++i], nullptr, 10));
         } else if (arg == "--address" && i + 1 < argc) {
             address = argv[++i];
+        } else if (arg == "--json") {
+            json = true;
         } else {
-            std::fprintf(stderr, "usage: %s [--port N] [--address A]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--port N] [--address A] [--json]\n", argv[0]);
             return 2;
         }
     }
 
     static constexpr std::string_view body = "Hello, World!";
     std::uint64_t requests = 0;
-    gale::HTTPServer server([&requests](gale::HTTPServerRequest& request) -> gale::task<void> {
+    auto json_hello = [&requests](gale::HTTPServerRequest& request) -> gale::task<void> {
+        std::string text = gale::json::encode(gale::json::object{{"message", "Hello, World!"}});
+        gale::HTTPHeaders headers;
+        headers.add("Content-Type", "application/json; charset=UTF-8");
+        headers.add("Content-Length", std::to_string(text.size()));
+        request.connection->write_headers({"HTTP/1.1", 200, "OK"}, headers, text);
+        ++requests;
+        co_await request.connection->finish();
+    };
+    auto hello = [&requests](gale::HTTPServerRequest& request) -> gale::task<void> {
         gale::HTTPHeaders headers;
         headers.add("Content-Type", "text/plain");
         headers.add("Content-Length", "13");
         request.connection->write_headers({"HTTP/1.1", 200, "OK"}, headers, body);
         ++requests;
         co_await request.connection->finish();
-    });
+    };
+    using callback = gale::HTTPServer::request_callback;
+    gale::HTTPServer server(json ? callback(json_hello) : callback(hello));
     gale::IOLoop& loop = gale::IOLoop::current();
     port = server.listen(port, address);
 

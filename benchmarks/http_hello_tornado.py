@@ -2,10 +2,17 @@
 (benchmarks/run_http.sh; the numbers are in benchmarks/README.md).
 
     /usr/bin/python3 benchmarks/http_hello_tornado.py [--mode web|bare] [--port N]
+                                                      [--routes none|regex100|pcre100]
 
 --mode web (the default) is Tornado's hello world: a tornado.web.Application
-with one RequestHandler, which sets Content-Type: text/plain and writes
+with one RequestHandler at /, which sets Content-Type: text/plain and writes
 "Hello, World!" (Tornado adds Server, Date, Etag and Content-Length itself).
+The same Application also answers TechEmpower's two tests, the counterpart
+of benchmarks/web_hello_gale.cpp: /plaintext (the same handler) and /json
+(self.write({"message": "Hello, World!"}), application/json; charset=UTF-8).
+--routes puts web_hello_gale's table of 100 regex rules in front of them,
+the last one matching GET /api/v1/res99/12345 (Tornado tries each rule's
+regex in turn, so regex100 and pcre100 cost it the same).
 
 --mode bare is the like-for-like counterpart of gale's bare HTTPServer: a
 tornado.httpserver.HTTPServer with a plain callback that writes the same
@@ -39,6 +46,28 @@ class MainHandler(tornado.web.RequestHandler):
         self.write(BODY)
 
 
+class JsonHandler(tornado.web.RequestHandler):
+    def get(self):
+        global requests
+        requests += 1
+        self.write({"message": "Hello, World!"})
+
+
+class ResourceHandler(tornado.web.RequestHandler):
+    def get(self, _id):
+        global requests
+        requests += 1
+        self.set_header("Content-Type", "text/plain")
+        self.write(BODY)
+
+
+def route_table(kind):
+    if kind == "none":
+        return []
+    head = "/api" if kind == "regex100" else "/[a-z0-9]+"
+    return [(head + "/v1/res%d/([0-9]+)" % n, ResourceHandler) for n in range(100)]
+
+
 def bare_callback(request):
     global requests
     requests += 1
@@ -51,7 +80,8 @@ def bare_callback(request):
 
 async def main(args):
     if args.mode == "web":
-        server = tornado.httpserver.HTTPServer(tornado.web.Application([(r"/", MainHandler)]))
+        server = tornado.httpserver.HTTPServer(tornado.web.Application(route_table(args.routes) + [
+            (r"/", MainHandler), (r"/plaintext", MainHandler), (r"/json", JsonHandler)]))
     else:
         server = tornado.httpserver.HTTPServer(bare_callback)
     sockets = tornado.netutil.bind_sockets(args.port, args.address)
@@ -69,5 +99,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--mode", choices=("web", "bare"), default="web")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--routes", choices=("none", "regex100", "pcre100"), default="none")
     parser.add_argument("--address", default="127.0.0.1")
     asyncio.run(main(parser.parse_args()))

@@ -5,12 +5,16 @@
 # report: machine, versions, then the tables.
 #
 #   benchmarks/run_http.sh [--cxx g++|clang++-14] [--builddir DIR]
-#                          [--parts throughput,callgrind,syscalls,client,rss] [--reps N]
+#                          [--parts throughput,callgrind,syscalls,client,rss,web,webcallgrind]
+#                          [--reps N]
 #                          [--duration S] [-- extra http_bench.py args]
 #
 #   --cxx       compiler (default: $CXX, else g++)
 #   --builddir  default /tmp/build-bench-http-<compiler>
-#   --parts     which measurements (default all five)
+#   --parts     which measurements (default all seven); "web" and
+#               "webcallgrind" are the full framework (web_hello_gale's
+#               /plaintext, /json and route table) beside the bare server,
+#               raw Asio and Tornado's tornado.web
 #   --reps      repetitions, medians reported (default 3)
 #   --duration  seconds per wrk run (default 5)
 #   extra args  see /usr/bin/python3 benchmarks/http_bench.py --help
@@ -37,7 +41,7 @@ while [ $# -gt 0 ]; do
         --builddir) build_dir=$2; shift 2 ;;
         --parts|--reps|--duration) bench_args+=("$1" "$2"); shift 2 ;;
         --) shift; bench_args+=("$@"); break ;;
-        -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -50,7 +54,7 @@ done
 
 . "$here/configure_build.sh"
 configure_benchmark_build
-ninja -C "$build_dir" -j2 benchmarks/http_hello_gale benchmarks/http_hello_asio \
+ninja -C "$build_dir" -j2 benchmarks/http_hello_gale benchmarks/http_hello_asio benchmarks/web_hello_gale \
     benchmarks/http_client_gale benchmarks/libhttp_syscount.so >/dev/null
 
 # 10,000 idle connections need as many descriptors in the server and in
