@@ -28,25 +28,21 @@ struct CounterHandler : gale::RequestHandler {
     }
 };
 
-struct PlainCookieHandler : gale::RequestHandler {
+// The first cookie seed, with a plain cookie or (signed = true) a signed one.
+struct MyCookieHandler : gale::RequestHandler {
+    bool signed_ = false;
+    void initialize(bool signed_cookie) { signed_ = signed_cookie; }
     void get() {
-        if (!get_cookie("mycookie")) {
-            set_cookie("mycookie", "myvalue");
-            write("Your cookie was not set yet!");
-        } else {
+        bool set = signed_ ? get_signed_cookie("mycookie").has_value() : get_cookie("mycookie").has_value();
+        if (set) {
             write("Your cookie was set!");
+            return;
         }
-    }
-};
-
-struct SignedCookieHandler : gale::RequestHandler {
-    void get() {
-        if (!get_signed_cookie("mycookie")) {
+        if (signed_)
             set_signed_cookie("mycookie", "myvalue");
-            write("Your cookie was not set yet!");
-        } else {
-            write("Your cookie was set!");
-        }
+        else
+            set_cookie("mycookie", "myvalue");
+        write("Your cookie was not set yet!");
     }
 };
 
@@ -60,8 +56,8 @@ struct ClearHandler : gale::RequestHandler {
 inline std::vector<gale::URLSpec> rules() {
     return {
         {"/", gale::handler<CounterHandler>()},
-        {"/plain", gale::handler<PlainCookieHandler>()},
-        {"/signed", gale::handler<SignedCookieHandler>()},
+        {"/plain", gale::handler<MyCookieHandler>(false)},
+        {"/signed", gale::handler<MyCookieHandler>(true)},
         {"/clear", gale::handler<ClearHandler>()},
     };
 }

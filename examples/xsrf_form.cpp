@@ -45,49 +45,53 @@ struct NewHandler : gale::RequestHandler {
     void post() { write("OK"); }
 };
 
-// getCookie() is the seed's.
-constexpr const char* page_script = R"(<script>
+// The two AJAX pages: the seed's getCookie() and an xsrfPost() that posts
+// to /new. Visiting one sets the "_xsrf" cookie the script reads.
+inline std::string ajax_page(std::string_view post_script) {
+    return std::string(R"html(<!DOCTYPE html>
+<html>
+<head>
+<meta charset="utf-8">
+<title>测试XSRF</title>
+</head>
+<body>
+<a href="javascript:;" onclick="xsrfPost()">发送POST请求</a>
+<script>
 function getCookie(name) {
     var r = document.cookie.match("\\b" + name + "=([^;]*)\\b");
     return r ? r[1] : undefined;
 }
-</script>
+)html") + std::string(post_script) +
+           R"(</script>
+</body>
+</html>
 )";
+}
 
+// Posts a form-encoded body with the token as the "_xsrf" field.
 struct FormPostPage : gale::RequestHandler {
     void get() {
         xsrf_token();
-        write(std::string("<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n<title>测试XSRF</title>\n</head>\n"
-                          "<body>\n<a href=\"javascript:;\" onclick=\"xsrfPost()\">发送POST请求</a>\n") +
-              page_script + R"(<script>
-function xsrfPost() {
+        write(ajax_page(R"(function xsrfPost() {
     var xsrf = getCookie("_xsrf");
     fetch("/new", {method: "POST", headers: {"Content-Type": "application/x-www-form-urlencoded"},
                    body: "_xsrf=" + encodeURIComponent(xsrf) + "&key1=value1"})
         .then(function () { alert("OK"); });
 }
-</script>
-</body>
-</html>
-)");
+)"));
     }
 };
 
+// Posts JSON with the token in an X-XSRFToken header.
 struct JsonPostPage : gale::RequestHandler {
     void get() {
         xsrf_token();
-        write(std::string("<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n<title>测试XSRF</title>\n</head>\n"
-                          "<body>\n<a href=\"javascript:;\" onclick=\"xsrfPost()\">发送POST请求</a>\n") +
-              page_script + R"(<script>
-function xsrfPost() {
+        write(ajax_page(R"(function xsrfPost() {
     var xsrf = getCookie("_xsrf");
     fetch("/new", {method: "POST", headers: {"X-XSRFToken": xsrf}, body: JSON.stringify({key1: 2})})
         .then(function () { alert("OK"); });
 }
-</script>
-</body>
-</html>
-)");
+)"));
     }
 };
 
