@@ -99,7 +99,12 @@
 //   Exception, LookupError, ArithmeticError); an exception from a registered
 //   function is an Exception. `as e` binds the message text.
 // - apply's body shares the template's variables (Tornado compiles it into a
-//   nested function).
+//   nested function), and its function receives the body as str (Tornado
+//   passes bytes). {% set %} takes assignments only (name = e, a, b = e,
+//   name += e ...), not arbitrary Python statements.
+// - Functions return json values, printed and escaped like any value (so
+//   {{ xsrf_form_html() }} is escaped, as in Tornado); unescaped HTML comes
+//   only from {% raw %}, {% module %} and {% apply %}, exactly as in Tornado.
 //
 // Errors: a ParseError (with file and line) is thrown when a template is
 // loaded or constructed, for bad tags, unbalanced blocks, unknown directives
@@ -110,8 +115,11 @@
 // compiled template by resolved name (thread-safe; reset() drops the cache;
 // options.cache = false re-parses on every load, for debug mode). A compiled
 // template is a tree of nodes; each name is resolved at compile time to a
-// slot, so a render looks values up by index, writes into one output string
-// and allocates only for values it computes.
+// slot, so a render looks values up by index and writes into one output
+// string; it allocates its table of variables once, and otherwise only for
+// the values it computes and for text it escapes (xhtml_escape returns a
+// new string). {{ x }}, {{ x["k"] }}, {{ x.k }} and conditions on them read
+// the data in place.
 #pragma once
 
 #include <filesystem>

@@ -225,11 +225,11 @@ private:
         case nk::module: module(*n.e); return flow::normal;
         case nk::if_:
             for (const branch& b : n.branches)
-                if (!b.cond || truth(eval(*b.cond))) return exec(b.body);
+                if (!b.cond || condition(*b.cond)) return exec(b.body);
             return flow::normal;
         case nk::for_: return loop(n);
         case nk::while_:
-            while (truth(eval(*n.e))) {
+            while (condition(*n.e)) {
                 flow f = exec(n.body);
                 if (f == flow::brk) return flow::normal;
             }
@@ -537,6 +537,10 @@ private:
         }
         default: return nullptr;
         }
+    }
+    bool condition(const expr& e) {
+        if (const json::value* j = peek(e)) return truth(*j);
+        return truth(eval(e));
     }
     // e's data, without making a value for a constant.
     const json::value& eval_data_ref(const expr& e, value& tmp, std::string_view what) {
