@@ -119,8 +119,9 @@ struct Bad : Base {
 struct SignedSet : Base {
     void get() {
         std::optional<std::string> days = get_argument("days", std::nullopt);
+        int version = std::stoi(get_argument("version", "2"));
         if (days)
-            set_secure_cookie(get_argument("name"), get_argument("value"), std::stod(*days));
+            set_secure_cookie(get_argument("name"), get_argument("value"), std::stod(*days), {}, version);
         else
             set_secure_cookie(get_argument("name"), get_argument("value"));
         write("ok");
@@ -128,7 +129,10 @@ struct SignedSet : Base {
 };
 
 struct SignedGet : Base {
-    void get() { write(get_secure_cookie(get_argument("name")).value_or("None")); }
+    void get() {
+        int min_version = std::stoi(get_argument("min_version", "1"));
+        write(get_secure_cookie(get_argument("name"), 31, min_version).value_or("None"));
+    }
 };
 
 struct SignedKeyVersion : Base {
@@ -187,7 +191,8 @@ std::filesystem::path tornado_scripts() {
     std::vector<std::filesystem::path> candidates = {here.parent_path() / "tornado"};
     if (here.is_relative()) {
         std::filesystem::path cwd = std::filesystem::current_path();
-        for (int up = 0; up < 4; ++up, cwd = cwd.parent_path()) candidates.push_back(cwd / here.parent_path() / "tornado");
+        for (int up = 0; up < 4; ++up, cwd = cwd.parent_path())
+            candidates.push_back(cwd / here.parent_path() / "tornado");
     }
     for (auto& dir : candidates)
         if (std::filesystem::exists(dir / "cookies_server.py")) return dir;
@@ -264,6 +269,12 @@ struct gale_servers {
     std::uint16_t main = main_app.listen(0, "127.0.0.1");
     std::uint16_t v1 = v1_app.listen(0, "127.0.0.1");
     std::uint16_t keyed = keyed_app.listen(0, "127.0.0.1");
+
+    task<void> close() {
+        co_await main_app.close_all_connections();
+        co_await v1_app.close_all_connections();
+        co_await keyed_app.close_all_connections();
+    }
 };
 
 // ------------------------------------------------------------ requests and answers
@@ -281,7 +292,9 @@ HTTPRequest request(std::uint16_t port, std::string_view path, std::string metho
     return r;
 }
 
-task<HTTPResponse> send(AsyncHTTPClient& client, HTTPRequest r) { co_return co_await client.fetch(std::move(r), false); }
+task<HTTPResponse> send(AsyncHTTPClient& client, HTTPRequest r) {
+    co_return co_await client.fetch(std::move(r), false);
+}
 
 task<HTTPResponse> fetch(AsyncHTTPClient& client, std::uint16_t port, std::string_view path,
                          std::string method = "GET", std::optional<std::string> body = std::nullopt,
@@ -380,6 +393,8 @@ TEST_CASE("set_cookie, clear_cookie and clear_all_cookies write Tornado's Set-Co
         CHECK(logs.matching("Invalid cookie 'n': 'a b'").size() == 2);
         CHECK(logs.matching("Illegal key 'a;b'").size() == 1);
         CHECK(logs.matching("Attempt to set a reserved key 'Path'").size() == 1);
+        client.close();
+        co_await gale.close();
     });
 }
 
@@ -399,6 +414,8 @@ TEST_CASE("get_cookie and cookies() read the request's cookies") {
         CHECK(r.body == "x;y|dflt|a=x;y;b=2;");  // "c" has no name: dropped as by SimpleCookie
         r = co_await fetch(client, port, "/");
         CHECK(r.body == "none|dflt|");
+        client.close();
+        co_await app.close_all_connections();
     });
 }
 
@@ -409,11 +426,17 @@ TEST_CASE("signed cookies: Tornado's verify in gale and gale's in Tornado") {
     run_async([&]() -> task<void> {
         gale_servers gale;
         AsyncHTTPClient client;
-        for (auto [from, to, name] : {std::tuple{py.main, gale.main, std::string_view("python to gale")},
-                                      std::tuple{gale.main, py.main, std::string_view("gale to python")},
-                                      std::tuple{py.keyed, gale.keyed, std::string_view("keyed, python to gale")},
-                                      std::tuple{gale.keyed, py.keyed, std::string_view("keyed, gale to python")}}) {
-            INFO(name);
+        struct direction {
+            std::uint16_t from, to;
+            std::string_view name;
+        };
+        const std::vector<direction> directions = {{py.main, gale.main, "python to gale"},
+                                                   {gale.main, py.main, "gale to python"},
+                                                   {py.keyed, gale.keyed, "keyed, python to gale"},
+                                                   {gale.keyed, py.keyed, "keyed, gale to python"}};
+        for (const direction& d : directions) {
+            std::uint16_t from = d.from, to = d.to;
+            INFO(d.name);
             HTTPResponse set = co_await fetch(client, from, "/signed/set?name=user&value=al%C3%AFce%3B%20x");
             std::string cookie = cookie_of(set, "user");
             CHECK(cookie.starts_with("user=2|1:"));
@@ -441,6 +464,18 @@ TEST_CASE("signed cookies: Tornado's verify in gale and gale's in Tornado") {
             };
             CHECK(shape(head_of(ours)) == shape(head_of(theirs)));
         }
+        // Version 1 values, made by either side, read in both unless min_version is 2.
+        for (std::size_t k = 0; k < 2; ++k) {  // the two unkeyed directions
+            std::uint16_t from = directions[k].from, to = directions[k].to;
+            HTTPResponse set = co_await fetch(client, from, "/signed/set?name=old&value=v1&days=1&version=1");
+            std::string cookie = cookie_of(set, "old");
+            CHECK(!cookie.starts_with("old=2|"));
+            CHECK(cookie.size() > 50);
+            HTTPResponse got = co_await fetch(client, to, "/signed/get?name=old", "GET", std::nullopt, cookie);
+            CHECK(got.body == "v1");
+            got = co_await fetch(client, to, "/signed/get?name=old&min_version=2", "GET", std::nullopt, cookie);
+            CHECK(got.body == "None");
+        }
         // A version 1 value and one signed by key version 1 verify in both.
         std::string v1 = "user=" + gale::create_signed_value(secret, "user", "bob", 1);
         std::string key1 =
@@ -456,6 +491,8 @@ TEST_CASE("signed cookies: Tornado's verify in gale and gale's in Tornado") {
             got = co_await fetch(client, port, "/signed/keyver?name=user", "GET", std::nullopt, key1);
             CHECK(got.body == "1");
         }
+        client.close();
+        co_await gale.close();
     });
 }
 
@@ -477,6 +514,9 @@ TEST_CASE("signed cookies need a cookie_secret; a key-versioned one needs key_ve
         CHECK(logs.matching("key_version setting must be used for secret_key dicts").size() == 1);
         r = co_await fetch(client, p2, "/signed/get?name=user");  // reading needs no key_version
         CHECK(r.body == "None");
+        client.close();
+        co_await none.close_all_connections();
+        co_await no_key_version.close_all_connections();
     });
 }
 
@@ -545,6 +585,8 @@ TEST_CASE("XSRF: tokens and cookies, and Tornado's 403s") {
         // gale's token and cookie satisfy Tornado.
         HTTPResponse r = co_await fetch(client, py.main, "/xsrf", "POST", "_xsrf=" + token, cookie);
         CHECK(r.code == 200);
+        client.close();
+        co_await gale.close();
     });
 }
 
@@ -577,6 +619,8 @@ TEST_CASE("XSRF: version 1 tokens, and old cookies kept") {
             CHECK(token.starts_with("2|"));
             CHECK(gale::detail::signed_value::to_hex(gale::decode_xsrf_token(token)->token) == form_token(ours));
         }
+        client.close();
+        co_await gale.close();
     });
 }
 
@@ -604,10 +648,13 @@ TEST_CASE("XSRF: a logged-in user's _xsrf cookie lasts 30 days; xsrf_cookie_kwar
         std::vector<std::string_view> set = r.headers.get_list("Set-Cookie");
         REQUIRE(set.size() == 1);
         CHECK(set[0] == "_xsrf=" + form_token(r) + "; HttpOnly; Path=/app; Secure");
+        client.close();
+        co_await gale.close();
+        co_await app.close_all_connections();
     });
 }
 
-TEST_CASE("check_xsrf_cookie runs before prepare and can be overridden") {
+TEST_CASE("check_xsrf_cookie runs before prepare and can be overridden; one token per request") {
     static std::vector<std::string> calls;
     struct Prepared : gale::RequestHandler {
         void prepare() { calls.push_back("prepare"); }
@@ -617,8 +664,13 @@ TEST_CASE("check_xsrf_cookie runs before prepare and can be overridden") {
         void check_xsrf_cookie() override { calls.push_back("exempt"); }
         void post() { write("exempt"); }
     };
+    struct Twice : gale::RequestHandler {
+        void get() { write(xsrf_token() + " " + xsrf_token() + " " + xsrf_form_html()); }
+    };
     run_async([]() -> task<void> {
-        gale::Application app({{"/p", gale::handler<Prepared>()}, {"/e", gale::handler<Exempt>()}},
+        gale::Application app({{"/p", gale::handler<Prepared>()},
+                               {"/e", gale::handler<Exempt>()},
+                               {"/t", gale::handler<Twice>()}},
                               {.xsrf_cookies = true});
         std::uint16_t port = app.listen(0, "127.0.0.1");
         AsyncHTTPClient client;
@@ -631,6 +683,13 @@ TEST_CASE("check_xsrf_cookie runs before prepare and can be overridden") {
         r = co_await fetch(client, port, "/e", "POST", "");
         CHECK(r.body == "exempt");
         CHECK(calls == std::vector<std::string>{"prepare", "exempt"});
+        // One token per request, one cookie.
+        r = co_await fetch(client, port, "/t");
+        std::string token = cookie_of(r, "_xsrf").substr(6);
+        CHECK(r.body == token + " " + token + " " + gale::xsrf_form_html(token));
+        CHECK(r.headers.get_list("Set-Cookie").size() == 1);
+        client.close();
+        co_await app.close_all_connections();
     });
 }
 
@@ -675,7 +734,8 @@ TEST_CASE("authenticated: redirects to login_url, 403 for other methods, as Torn
             return l.replace(l.find(p), p.size(), "PORT");
         };
         CHECK(location(ours, gale.main) == location(theirs, py.main));
-        CHECK(location(ours, gale.main) == "http://example.com/login?next=http%3A%2F%2F127.0.0.1%3APORT%2Fuser_abs%3Fx%3D1");
+        CHECK(location(ours, gale.main) ==
+              "http://example.com/login?next=http%3A%2F%2F127.0.0.1%3APORT%2Fuser_abs%3Fx%3D1");
 
         // Without a user, a POST is 403 (the keyed applications have no XSRF
         // check and no login_url: a GET there is Tornado's 500).
@@ -695,6 +755,8 @@ TEST_CASE("authenticated: redirects to login_url, 403 for other methods, as Torn
             HTTPResponse post = co_await fetch(client, port, "/user", "POST", "", keyed_user);
             CHECK(post.body == "posted");
         }
+        client.close();
+        co_await gale.close();
     });
 }
 
@@ -737,10 +799,37 @@ TEST_CASE("current_user: get_current_user once per request, set_current_user, a 
         CHECK(r.headers.get("Location") == "/in?next=%2Fc%3Fwho%3D");
         r = co_await fetch(client, port, "/p");
         CHECK(r.body == "from prepare");
+        client.close();
+        co_await app.close_all_connections();
     });
 }
 
 // ================================================================== the examples
+
+namespace {
+
+// curl's cookie jar, as a browser, on the cookie counter: three visits,
+// then /clear.
+task<void> curl_visits(std::uint16_t port) {
+    char jar[] = "/tmp/gale-cookie-jar-XXXXXX";
+    int fd = ::mkstemp(jar);
+    REQUIRE(fd >= 0);
+    ::close(fd);
+    std::string command = "curl -s -c " + std::string(jar) + " -b " + std::string(jar) + " " + url(port, "/");
+    // (Each lambda is named before the co_await: GCC 12 destroys a
+    // temporary holding a std::string across a co_await twice.)
+    auto visit = [command] { return gale_test::run_command(command); };
+    std::string out;
+    for (int i = 1; i <= 3; ++i) out = co_await gale::run_in_executor(visit);
+    CHECK(out.find("本页3次") != std::string::npos);
+    std::string clear_command = "curl -s -i -b " + std::string(jar) + " " + url(port, "/clear");
+    auto clear = [clear_command] { return gale_test::run_command(clear_command); };
+    std::string cleared = co_await gale::run_in_executor(clear);
+    CHECK(cleared.find("Set-Cookie: count=\"\"; expires=") != std::string::npos);
+    ::unlink(jar);
+}
+
+}  // namespace
 
 TEST_CASE("example cookie_counter: a signed counter, plain and signed cookies (gale's client and curl)") {
     run_async([]() -> task<void> {
@@ -762,24 +851,9 @@ TEST_CASE("example cookie_counter: a signed counter, plain and signed cookies (g
             HTTPResponse second = co_await fetch(client, port, path, "GET", std::nullopt, cookie_of(first, "mycookie"));
             CHECK(second.body == "Your cookie was set!");
         }
-        if (!gale_test::have_curl()) co_return;
-        // curl's cookie jar, as a browser: three visits.
-        char jar[] = "/tmp/gale-cookie-jar-XXXXXX";
-        int fd = ::mkstemp(jar);
-        REQUIRE(fd >= 0);
-        ::close(fd);
-        std::string command = "curl -s -c " + std::string(jar) + " -b " + std::string(jar) + " " + url(port, "/");
-        // (Each lambda is named before the co_await: GCC 12 destroys a
-        // temporary holding a std::string across a co_await twice.)
-        auto visit = [command] { return gale_test::run_command(command); };
-        std::string out;
-        for (int i = 1; i <= 3; ++i) out = co_await gale::run_in_executor(visit);
-        CHECK(out.find("本页3次") != std::string::npos);
-        std::string clear_command = "curl -s -i -b " + std::string(jar) + " " + url(port, "/clear");
-        auto clear = [clear_command] { return gale_test::run_command(clear_command); };
-        std::string cleared = co_await gale::run_in_executor(clear);
-        CHECK(cleared.find("Set-Cookie: count=\"\"; expires=") != std::string::npos);
-        ::unlink(jar);
+        if (gale_test::have_curl()) co_await curl_visits(port);
+        client.close();
+        co_await app.close_all_connections();
     });
 }
 
@@ -804,6 +878,8 @@ TEST_CASE("example login: authenticated, login_url with next, the signed user co
         r = co_await fetch(client, port, "/logout", "GET", std::nullopt, cookie);
         CHECK(r.code == 302);
         CHECK(cookie_of(r, "user") == "user=\"\"");
+        client.close();
+        co_await app.close_all_connections();
     });
 }
 
@@ -838,5 +914,7 @@ TEST_CASE("example xsrf_form: the form, 403 without a token, the AJAX pages' two
         json.headers.add("X-XSRFToken", token);
         r = co_await send(client, std::move(json));
         CHECK(r.body == "OK");
+        client.close();
+        co_await app.close_all_connections();
     });
 }

@@ -23,8 +23,8 @@ Handlers (the same in each application):
   /clear_all      clear_all_cookies()
   /bad?case=N     a good set_cookie, then an invalid one (N: 0 space in the value, 1 ";" in
                   the name, 2 reserved name): a 500 page with the good cookie
-  /signed/set?name=N&value=V[&days=D]   set_secure_cookie(N, V[, expires_days=D])
-  /signed/get?name=N                    get_secure_cookie(N) ("None" if absent or invalid)
+  /signed/set?name=N&value=V[&days=D][&version=1]   set_secure_cookie(N, V[, expires_days=D][, version=1])
+  /signed/get?name=N[&min_version=M]    get_secure_cookie(N[, min_version=M]) ("None" if absent or invalid)
   /signed/keyver?name=N                 get_secure_cookie_key_version(N)
   /xsrf           GET: xsrf_form_html(); POST, PUT, DELETE: "ok <method>"
   /user           GET (authenticated): "Hello, <current user>"; POST (authenticated): "posted"
@@ -110,14 +110,21 @@ class BadHandler(Base):
 class SignedSetHandler(Base):
     def get(self):
         days = self.get_argument("days", None)
+        version = self.get_argument("version", None)
         kwargs = {} if days is None else {"expires_days": float(days)}
+        if version is not None:
+            kwargs["version"] = int(version)
         self.set_secure_cookie(self.get_argument("name"), self.get_argument("value"), **kwargs)
         self.write("ok")
 
 
 class SignedGetHandler(Base):
     def get(self):
-        value = self.get_secure_cookie(self.get_argument("name"))
+        min_version = self.get_argument("min_version", None)
+        value = self.get_secure_cookie(
+            self.get_argument("name"),
+            min_version=None if min_version is None else int(min_version),
+        )
         self.write("None" if value is None else value)
 
 
