@@ -1414,3 +1414,37 @@ TEST_CASE("requests on one connection see fresh fields though the server reuses 
     for (std::size_t at = 0; (at = received.find("HTTP/1.1 200 OK", at)) != std::string::npos; ++at) ++responses;
     CHECK(responses == 4);
 }
+
+TEST_CASE("detach: after a 101 the callback owns the stream and the server reads no more requests from it") {
+    run_async([]() -> gale::task<void> {
+        std::vector<std::shared_ptr<IOStream>> taken;
+        gale::HTTPServer server([&taken](HTTPServerRequest& request) -> gale::task<void> {
+            HTTPHeaders headers;
+            headers.add("Upgrade", "echo");
+            headers.add("Connection", "Upgrade");
+            request.connection->write_headers({"HTTP/1.1", 101, "Switching Protocols"}, headers);
+            std::shared_ptr<IOStream> stream = request.connection->detach();
+            co_await stream->write(std::string_view());
+            taken.push_back(stream);
+            // An echo of lines on the raw stream, after the server has let go.
+            gale::spawn([](std::shared_ptr<IOStream> s) -> gale::task<void> {
+                try {
+                    for (;;) co_await s->write(co_await s->read_until("\n"));
+                } catch (const StreamClosedError&) {
+                }
+            }(stream));
+        });
+        std::uint16_t port = server.listen(0, "127.0.0.1");
+        auto stream = co_await dial(port);
+        // The second line is sent with the request: it stays buffered for the new owner.
+        co_await stream->write("GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\nearly\n");
+        std::string head = co_await stream->read_until("\r\n\r\n");
+        CHECK(head == "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n");
+        CHECK(co_await stream->read_until("\n") == "early\n");
+        co_await stream->write("GET / HTTP/1.1\r\n");  // not a request any more: echoed
+        CHECK(co_await stream->read_until("\n") == "GET / HTTP/1.1\r\n");
+        CHECK(taken.size() == 1);
+        stream->close();
+        co_await shut_down(server);
+    });
+}

@@ -24,7 +24,7 @@
 //   task<std::string> read_body() / task<void> read_body(sink)         // both
 //   write_headers(start_line, headers, first_chunk = {})              // both
 //   write(chunk), finish()                                             // awaitable
-//   keep_alive(), close(), stream(), context()
+//   keep_alive(), close(), stream(), context(), detach()                // detach: Tornado's, for WebSocket
 //
 // Reading. A message head ends at the first empty line; lines may end in
 // CRLF or a bare LF, and empty lines before a request are skipped (RFC 9112
@@ -269,6 +269,10 @@ public:
     // Called (from the loop, once) when the peer closes the connection
     // while it is not being read; null removes it.
     virtual void set_close_callback(std::function<void()> callback) = 0;
+    // Tornado's detach: takes the stream away from HTTP (a WebSocket after
+    // its 101 response). The server then reads no more requests from it
+    // and lets it go; bytes already buffered stay readable in the stream.
+    virtual std::shared_ptr<IOStream> detach() = 0;
 };
 
 class HTTP1Connection final : public HTTPConnection {
@@ -505,6 +509,12 @@ public:
     bool read_finished() const noexcept override { return read_finished_; }
     bool write_finished() const noexcept { return write_finished_; }
     bool response_started() const noexcept override { return response_started_; }
+    std::shared_ptr<IOStream> detach() override {
+        detached_ = true;
+        watchdog_->disarm_forever();
+        return stream_;
+    }
+    bool detached() const noexcept { return detached_; }
     void set_close_callback(std::function<void()> callback) override {
         stream_->set_close_callback(std::move(callback));
     }
@@ -955,6 +965,7 @@ private:
     bool chunking_output_ = false;
     bool read_finished_ = false;
     bool response_started_ = false;
+    bool detached_ = false;
     bool write_finished_ = false;
     bool expect_continue_ = false;
     bool request_wants_keep_alive_ = false;

@@ -180,6 +180,7 @@ public:
                             request.uri, address, detail::describe_current_exception());
                 break;
             }
+            if (connection.detached()) break;  // the stream is the callback's now (WebSocket)
             if (bad_body) {
                 if (!connection.response_started()) co_await reject(connection);
                 break;
