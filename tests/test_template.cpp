@@ -196,7 +196,8 @@ TEST_CASE("template parse errors name the file and line as Tornado's ParseError 
     CHECK(parse_error("{{ 'abc }}").starts_with("unterminated string literal"));
     CHECK(parse_error("{% for x y %}{% end %}").starts_with("expected 'in' in for"));
     CHECK(parse_error("{{ lambda: 1 }}").starts_with("lambda is not supported"));
-    CHECK(parse_error("{{ [x for x in y] }}").starts_with("list comprehensions are not supported"));
+    CHECK(parse_error("{{ [x for x in y for z in x] }}").starts_with("comprehensions with more than one for are not supported"));
+    CHECK(parse_error("{{ f(a, x for x in y) }}").starts_with("Generator expression must be parenthesized"));
     CHECK(parse_error("\n{% import os %}").starts_with("{% import %} is not supported"));
     CHECK(parse_error("\n{% import os %}").ends_with("at t.html:2"));
     CHECK(parse_error("{% from os import path %}").starts_with("{% from %} is not supported"));

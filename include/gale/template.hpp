@@ -73,6 +73,8 @@
 //   access      x.name, x[i], x[-1], x[a:b:c] (lists, tuples, str by code point),
 //               d["key"]; d.name also reads a dict key (as torndb.Row / ObjectDict)
 //   calls       f(a, b, key=c) for built-ins, methods and registered functions
+//   comprehensions  [e for x in xs if c] and f(e for x in xs) (one for clause; a
+//               generator expression is a list; the variable stays inside)
 //   built-ins   len str int float bool range enumerate sorted(key=, reverse=)
 //               min max (key=, default=) sum abs round list tuple dict zip repr
 //   Tornado's   escape xhtml_escape url_escape(plus=) json_encode squeeze
@@ -88,8 +90,9 @@
 // - Dict keys are strings; a dict or list holds data, not functions.
 // - upper / lower / title / capitalize map ASCII letters only; repr() escapes
 //   the common non-printable characters, not Unicode's full list.
-// - No lambda, comprehensions, generator expressions, f-strings, bit
-//   operators, *args / **kwargs, attribute or item assignment, datetime.
+// - No lambda, nested for clauses in comprehensions, set or dict
+//   comprehensions, f-strings, bit operators, *args / **kwargs, attribute or
+//   item assignment, datetime.
 // - Tuples nested inside lists (list(d.items()), enumerate, zip) print as
 //   lists; range() is a list ({{ range(3) }} prints [0, 1, 2]).
 // - `x is y` is identity for None and booleans, and "same storage" otherwise.

@@ -55,8 +55,15 @@ inline bool method_applies(std::uint16_t m, const json::value& j) {
     return false;
 }
 
+// An assignment target: a name, or a (possibly nested) tuple of targets.
+struct target {
+    std::int64_t symbol = -1;
+    std::vector<target> items;
+};
+
 enum class ex : std::uint8_t {
-    constant, name, attr, index, slice, call, list, tuple, dict, neg, pos, not_, and_, or_, cond, binop, compare
+    constant, name, attr, index, slice, call, list, tuple, dict, neg, pos, not_, and_, or_, cond, binop, compare,
+    listcomp
 };
 enum class cmp : std::uint8_t { lt, le, gt, ge, eq, ne, in, not_in, is, is_not };
 
@@ -70,14 +77,9 @@ struct expr {
     std::vector<std::unique_ptr<expr>> kids;
     std::vector<std::string> kw_names;  // call: kids = callee, positional..., keyword...
     std::vector<cmp> cmps;              // compare: kids[0] cmps[0] kids[1] cmps[1] ...
+    target comp_target;                 // listcomp: kids = element, iterable, conditions...
 };
 using expr_ptr = std::unique_ptr<expr>;
-
-// An assignment target: a name, or a (possibly nested) tuple of targets.
-struct target {
-    std::int64_t symbol = -1;
-    std::vector<target> items;
-};
 
 // ---- tokens ----
 
@@ -528,8 +530,13 @@ private:
                 c->kids.push_back(test());
             } else {
                 if (!c->kw_names.empty()) fail("positional argument follows keyword argument");
-                c->kids.push_back(test());
-                if (peek_is_keyword("for")) fail("generator expressions are not supported");
+                auto arg = test();
+                if (peek_is_keyword("for")) {  // f(x for x in xs): the sole argument, read as a list
+                    if (c->kids.size() != 1) fail("Generator expression must be parenthesized");
+                    arg = comprehension(std::move(arg));
+                    if (!peek_op(")")) fail("Generator expression must be parenthesized");
+                }
+                c->kids.push_back(std::move(arg));
             }
             if (!accept_op(",")) {
                 expect_op(")");
@@ -564,7 +571,11 @@ private:
         if (accept_op("(")) {
             if (accept_op(")")) return make(ex::tuple);
             auto first = test();
-            if (peek_is_keyword("for")) fail("generator expressions are not supported");
+            if (peek_is_keyword("for")) {  // (x for x in xs), read as a list
+                first = comprehension(std::move(first));
+                expect_op(")");
+                return first;
+            }
             if (accept_op(")")) return first;
             auto tup = make(ex::tuple);
             tup->kids.push_back(std::move(first));
@@ -579,7 +590,11 @@ private:
             auto list = make(ex::list);
             while (!accept_op("]")) {
                 list->kids.push_back(test());
-                if (peek_is_keyword("for")) fail("list comprehensions are not supported");
+                if (list->kids.size() == 1 && peek_is_keyword("for")) {
+                    auto comp = comprehension(std::move(list->kids[0]));
+                    expect_op("]");
+                    return comp;
+                }
                 if (!accept_op(",")) {
                     expect_op("]");
                     break;
@@ -601,6 +616,18 @@ private:
             return dict;
         }
         fail("invalid syntax near '" + std::string(t.text) + "'");
+    }
+    // [element for target in iterable if condition ...] (one for clause).
+    expr_ptr comprehension(expr_ptr element) {
+        accept_keyword("for");
+        auto c = make(ex::listcomp);
+        c->comp_target = parse_target_list();
+        if (!accept_keyword("in")) fail("expected 'in' in comprehension");
+        c->kids.push_back(std::move(element));
+        c->kids.push_back(or_test());
+        while (accept_keyword("if")) c->kids.push_back(or_test());
+        if (peek_is_keyword("for")) fail("comprehensions with more than one for are not supported");
+        return c;
     }
     target parse_target() {
         if (accept_op("(") || accept_op("[")) {

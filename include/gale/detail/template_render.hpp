@@ -128,9 +128,14 @@ struct program {
         if (t.symbol >= 0) slot_local[static_cast<std::size_t>(slot(static_cast<std::uint32_t>(t.symbol)))] = 1;
         for (const auto& i : t.items) mark_local(i);
     }
+    void use_target(const target& t) {
+        if (t.symbol >= 0) slot(static_cast<std::uint32_t>(t.symbol));
+        for (const auto& i : t.items) use_target(i);
+    }
     void use(const expr* e) {
         if (!e) return;
         if (e->kind == ex::name) slot(e->symbol);
+        if (e->kind == ex::listcomp) use_target(e->comp_target);
         for (const auto& k : e->kids) use(k.get());
     }
     // Gives a slot to every name the generated code would use, walking it
@@ -609,8 +614,48 @@ private:
             return value::own(std::move(r));
         }
         case ex::compare: return value::own(compare_chain(e));
+        case ex::listcomp: return comprehension(e);
         }
         return {};
+    }
+
+    // Python 3 comprehensions have their own scope: the target's variables
+    // are saved and restored around the loop.
+    void save_target(const target& t, std::vector<std::pair<std::size_t, value>>& saved) {
+        if (t.symbol >= 0) {
+            auto slot = static_cast<std::size_t>(p_.slot_of[static_cast<std::size_t>(t.symbol)]);
+            saved.emplace_back(slot, std::move(slots_[slot]));
+            slots_[slot] = value();
+        }
+        for (const auto& i : t.items) save_target(i, saved);
+    }
+    value comprehension(const expr& e) {
+        value seq = eval(*e.kids[1]);
+        if (!seq.is_data()) raise("TypeError", std::string("'") + type_name(seq) + "' object is not iterable");
+        seq.share();
+        std::vector<std::pair<std::size_t, value>> saved;
+        save_target(e.comp_target, saved);
+        json::array out;
+        auto one = [&](value item) {
+            assign(e.comp_target, std::move(item));
+            for (std::size_t i = 2; i < e.kids.size(); ++i)
+                if (!condition(*e.kids[i])) return;
+            out.push_back(eval_data(*e.kids[0]));
+        };
+        try {
+            const json::value& j = seq.data();
+            if (j.is_array()) {
+                auto inner = seq.data_view() == value::view::dict_items ? value::view::tuple : value::view::none;
+                for (const json::value& item : j.get_array()) one(seq.element(item, inner));
+            } else {
+                for (auto& item : to_list(j)) one(value::own(std::move(item)));
+            }
+        } catch (...) {
+            for (auto& [slot, v] : saved) slots_[slot] = std::move(v);
+            throw;
+        }
+        for (auto& [slot, v] : saved) slots_[slot] = std::move(v);
+        return value::own(std::move(out));
     }
 
     json::value eval_data(const expr& e) {
