@@ -1,0 +1,3 @@
+// placeholder
+#pragma once
+#include <gale/detail/websocket_frame.hpp>
