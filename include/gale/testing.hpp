@@ -84,9 +84,9 @@
 // - The regex of ExpectLog is a Python pattern run by PCRE2 (as routes are);
 //   containing(text) matches a plain substring anywhere in the message.
 // - No logged_stack (C++ logs no traceback) and no AsyncHTTPSTestCase yet:
-//   return HTTPServerOptions with ssl_options from get_httpserver_options()
-//   and fetch full https:// URLs with an HTTPRequest that has validate_cert
-//   off.
+//   override get_httpserver_options() to return ssl_options, get_protocol()
+//   to return "https", and fetch with HTTPRequest().with_validate_cert(false)
+//   for a self-signed certificate.
 #pragma once
 
 #include <algorithm>
