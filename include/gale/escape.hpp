@@ -10,6 +10,7 @@
 //
 // Synopsis (namespace gale; strings are UTF-8):
 //   std::string xhtml_escape(std::string_view)     & < > " ' as entities
+//   void xhtml_escape(std::string_view, std::string& out)   the same, appended to out
 //   std::string xhtml_unescape(std::string_view)   &name; &#NN; &#xNN;
 //   std::string json_encode(const json::value&)    json.dumps + "</" -> "<\/"
 //   json::value json_decode(std::string_view)      in <gale/json_parse.hpp>
@@ -451,9 +452,9 @@ inline std::optional<char32_t> named_entity(std::string_view name) {
 // Tornado 6.2's xhtml_escape: & < > " ' replaced by &amp; &lt; &gt; &quot; &#39;
 // (6.3 and later write &#x27;, from Python's html.escape; gale follows the
 // version it reproduces).
-inline std::string xhtml_escape(std::string_view value) {
-    std::string out;
-    out.reserve(value.size() + value.size() / 8);
+// The appending form writes the escaped text at the end of out (no
+// allocation when out has room: the template engine renders through it).
+inline void xhtml_escape(std::string_view value, std::string& out) {
     std::size_t run = 0;
     for (std::size_t i = 0; i < value.size(); ++i) {
         const char* rep;
@@ -470,6 +471,11 @@ inline std::string xhtml_escape(std::string_view value) {
         run = i + 1;
     }
     out.append(value, run);
+}
+inline std::string xhtml_escape(std::string_view value) {
+    std::string out;
+    out.reserve(value.size() + value.size() / 8);
+    xhtml_escape(value, out);
     return out;
 }
 

@@ -276,7 +276,7 @@ private:
         if (j.is_string()) {
             std::string_view s = j.get_string();
             if (custom) emit_custom(std::string(s), *custom);
-            else if (html && needs_html_escape(s)) *out_ += xhtml_escape(s);
+            else if (html && needs_html_escape(s)) xhtml_escape(s, *out_);
             else *out_ += s;
             return;
         }
@@ -287,7 +287,7 @@ private:
         std::string s;
         append_str(s, j, view);
         if (custom) emit_custom(std::move(s), *custom);
-        else if (html) *out_ += xhtml_escape(s);
+        else if (html) xhtml_escape(s, *out_);
         else *out_ += s;
     }
     void emit_text(std::string s, const parsed_file* file) {
