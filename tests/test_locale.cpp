@@ -195,6 +195,13 @@ TEST_CASE("list and friendly_number") {
     std::vector<std::string> names{"Ana", "Ben", "Cy"};
     CHECK(en.list(names) == "Ana, Ben and Cy");
     CHECK(en.list({"x", "y"}) == "x and y");
+    // The header's example: a plural chosen by the count, then filled in.
+    std::vector<std::string> people{"Ana", "Ben"};
+    CHECK(locale::interpolate(en.translate("%(list)s is online", "%(list)s are online", people.size()),
+                              {{"list", en.list(people)}}) == "Ana and Ben are online");
+    const auto& es = locale::Locale::get("es_LA");
+    CHECK(locale::interpolate(es.translate("%(name)s liked this", "%(name)s liked this", 1),
+                              {{"name", es.list(std::vector<std::string>{"Ana"})}}) == "A Ana le gust\u00f3 esto");
 }
 
 TEST_CASE("names and rtl from Tornado's LOCALE_NAMES") {

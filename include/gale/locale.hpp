@@ -4,9 +4,9 @@
 //   gale::locale::load_translations("translations");     // es_LA.csv, fr.csv, ...
 //   const gale::locale::Locale& es = gale::locale::get("es_LA", "en_US");
 //   es.translate("Sign out");                              // "Cerrar sesión"
-//   es.translate("%(name)s liked this", "%(name)s liked this", n);   // singular when n == 1
-//   gale::locale::interpolate(es.translate("%(list)s are online"), {{"list", es.list(people)}});
-//   es.format_date(when, 0, true, false, false, now);      // "hace 2 minutos", "ayer a las 3:14"
+//   gale::locale::interpolate(es.translate("%(list)s is online", "%(list)s are online", people.size()),
+//                             {{"list", es.list(people)}});   // singular form when the count is 1
+//   es.format_date(when);                                  // "hace 2 minutos", "ayer a las 15:14"
 //   gale::locale::from_accept_language("fr-CH, fr;q=0.9, en;q=0.8");  // RequestHandler's browser locale
 //
 // Synopsis (namespace gale::locale; strings are UTF-8):
@@ -44,7 +44,12 @@
 // unrecognised name and a row with an unknown plural indicator are logged on
 // gen_log ("Unrecognized plural indicator 'x' in es_LA.csv line 3") and
 // skipped. A file that cannot be read, or that is not valid UTF-8 / UTF-16,
-// throws std::runtime_error naming the file and line.
+// throws std::runtime_error naming the file and line ("es.csv line 2:
+// invalid UTF-8"), a missing directory std::filesystem::filesystem_error;
+// either way the translations loaded before stay as they were (Tornado has
+// already dropped them). Locale::get(code) of an unsupported code throws
+// std::out_of_range (Tornado's assert). Everything here may be called from
+// any thread; load translations at startup, before serving.
 //
 // Dates: `date` and `now` are UTC time points (std::chrono::system_clock,
 // or seconds since the epoch as a double, like Tornado's float); gmt_offset
@@ -65,7 +70,8 @@
 //   handed out stay valid. Tornado's `encoding` argument is not offered: the
 //   encoding is detected per file (Tornado lets the first file's guess stick
 //   to the files after it). A file name with two dots is logged and skipped
-//   (Tornado raises ValueError).
+//   (Tornado raises ValueError). A CSV error's "line" is the record number,
+//   as in Tornado's message (a quoted field over two lines is one record).
 // - Case mapping in codes and whitespace stripping of cells are ASCII only
 //   (Python's are Unicode-wide); Accept-Language q-values are read as
 //   Python's float() reads them, except that '_' between digits is refused.
@@ -497,6 +503,9 @@ public:
 
     std::string friendly_number(long long value) const;
 
+private:
+    friend class detail::registry;
+
     Locale(std::string code, std::shared_ptr<const detail::translations> table)
         : code_(std::move(code)), table_(std::move(table)), names_(find_locale_name(code_)) {
         for (std::string_view prefix : {"fa", "ar", "he"})
@@ -509,7 +518,6 @@ public:
         for (std::size_t i = 0; i < 7; ++i) weekdays_[i] = lookup(weekdays[i]);
     }
 
-private:
     // The translation as a view into this locale's table, or `message` itself.
     std::string_view lookup(std::string_view message) const { return find(table_->unknown, message); }
     std::string_view lookup(std::string_view message, std::string_view plural_message, long long count) const {
@@ -615,8 +623,8 @@ private:
         if (auto it = cache_.find(code); it != cache_.end()) return *it->second;
         if (!supported_locked(code)) throw std::out_of_range(fmt::format("unsupported locale '{}'", code));
         auto table = translations_.find(code);
-        auto locale = std::make_unique<const Locale>(
-            std::string(code), table != translations_.end() ? table->second : std::make_shared<const translations>());
+        std::unique_ptr<const Locale> locale(new Locale(
+            std::string(code), table != translations_.end() ? table->second : std::make_shared<const translations>()));
         const Locale& made = *locale;
         cache_.emplace(std::string(code), std::move(locale));
         return made;
