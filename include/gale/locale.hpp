@@ -365,17 +365,17 @@ inline std::string universal_newlines(std::string_view text) {
 }
 
 inline bool valid_locale_code(std::string_view code) {
-    auto lower_run = [&](std::size_t& i, bool upper) {
+    auto letters = [&](std::size_t& i, bool upper) {
         std::size_t start = i;
         while (i < code.size() && (upper ? (code[i] >= 'A' && code[i] <= 'Z') : (code[i] >= 'a' && code[i] <= 'z'))) ++i;
         return i > start;
     };
     std::size_t i = 0;
-    if (!lower_run(i, false)) return false;
+    if (!letters(i, false)) return false;
     if (i == code.size()) return true;
     if (code[i] != '_') return false;
     ++i;
-    return lower_run(i, true) && i == code.size();
+    return letters(i, true) && i == code.size();
 }
 
 inline std::string read_bytes(const std::filesystem::path& path) {
@@ -391,7 +391,7 @@ inline translations load_file(const std::filesystem::path& path) {
     std::string text = universal_newlines(decode_file(read_bytes(path), path.string()));
     translations result;
     // Tornado counts records ("line" in its message), not physical lines.
-    read_csv(text, [&](const std::vector<std::string>& row, std::size_t line) {
+    read_csv(text, [&](const std::vector<std::string>& row, std::size_t record) {
         if (row.size() < 2) return;
         std::string_view indicator = row.size() > 2 ? strip(row[2]) : std::string_view{};
         if (indicator.empty()) indicator = "unknown";
@@ -401,7 +401,7 @@ inline translations load_file(const std::filesystem::path& path) {
                                                        : nullptr;
         if (!table) {
             gale::detail::log(gale::detail::gen_log, gale::detail::log_level::error, "locale", __LINE__,
-                              "Unrecognized plural indicator '{}' in {} line {}", indicator, file, line);
+                              "Unrecognized plural indicator '{}' in {} line {}", indicator, file, record);
             return;
         }
         (*table)[std::string(strip(row[0]))] = std::string(strip(row[1]));
@@ -414,7 +414,8 @@ class registry;
 }  // namespace detail
 
 // Python's `format % {"key": value}` for the placeholders Tornado's strings
-// use: %(key)s and %(key)d insert the value, %% is a percent sign.
+// use: %(key)s and %(key)d insert the value as given (the caller formats
+// numbers), %% is a percent sign; anything else throws std::invalid_argument.
 inline std::string interpolate(std::string_view format,
                                std::initializer_list<std::pair<std::string_view, std::string_view>> values) {
     std::string out;
@@ -557,7 +558,7 @@ public:
         std::map<std::string, std::shared_ptr<const translations>, std::less<>> loaded;
         for (const auto& entry : std::filesystem::directory_iterator(directory)) {
             std::string file = entry.path().filename().string();
-            if (!file.ends_with(".csv")) continue;
+            if (!file.ends_with(".csv") || !entry.is_regular_file()) continue;
             std::string_view code = std::string_view(file).substr(0, file.size() - 4);
             if (!valid_locale_code(code)) {
                 gale::detail::log(gale::detail::gen_log, gale::detail::log_level::error, "locale", __LINE__,
