@@ -7,7 +7,10 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -89,6 +92,13 @@ fs::path data_dir() {
     return {};
 }
 
+std::string read_file(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return std::move(s).str();
+}
+
 // Loads tests/locale/translations quietly (the first test checks the log).
 void load_test_translations() {
     gale_test::log_capture quiet;
@@ -97,6 +107,20 @@ void load_test_translations() {
 }
 
 }  // namespace
+
+TEST_CASE("tests/locale/expected.inc is what Tornado answers today (skipped without python3-tornado)") {
+    if (std::system("/usr/bin/python3 -c 'import tornado.locale' >/dev/null 2>&1") != 0) {
+        MESSAGE("python3-tornado not installed: expected.inc not regenerated");
+        return;
+    }
+    fs::path script = data_dir().parent_path() / "tornado" / "locale_expected.py";
+    fs::path output = fs::temp_directory_path() / ("gale-locale-expected-" + std::to_string(::getpid()) + ".inc");
+    gale_test::run_command("/usr/bin/python3 '" + script.string() + "' --output '" + output.string() + "' 2>/dev/null");
+    std::string fresh = read_file(output);
+    fs::remove(output);
+    CHECK_MESSAGE(fresh == read_file(data_dir() / "expected.inc"),
+                  "run tests/tornado/locale_expected.py after changing tests/locale/translations");
+}
 
 TEST_CASE("load_translations: supported locales and Tornado's log lines for bad names and rows") {
     gale_test::log_capture logs;

@@ -3,6 +3,7 @@
 
     /usr/bin/python3 tests/tornado/locale_expected.py           # writes tests/locale/expected.inc
     /usr/bin/python3 tests/tornado/locale_expected.py --names   # rewrites LOCALE_NAMES in locale.hpp
+    /usr/bin/python3 tests/tornado/locale_expected.py --output FILE   # writes FILE instead
 
 The translations are tests/locale/translations. Tornado lets the first file's
 encoding guess stick to the files after it, so each file is loaded on its own
@@ -189,6 +190,8 @@ def main():
     out.append("const char* const supported_locales[] = {%s};\n"
                % ", ".join(cxx(c) for c in sorted(tornado.locale.get_supported_locales())))
     path = os.path.join(ROOT, "tests", "locale", "expected.inc")
+    if "--output" in sys.argv:
+        path = sys.argv[sys.argv.index("--output") + 1]
     open(path, "w", encoding="utf-8").write("".join(out))
 
 
