@@ -157,12 +157,12 @@ EOF
         echo
         echo "| phase | user | wall |"
         echo "|---|--:|--:|"
-        grep -E '^ (phase [a-z. ]+|TOTAL) *:' "$work/report" | sed -E 's/^ +//' | while IFS= read -r line; do
-            name=${line%%:*}
-            # "phase parsing : 1.23 ( 40%) 0.10 ( 5%) 1.40 ( 40%) 123M ( 30%)"
-            read -r user _ _ sys _ _ wall _ <<<"$(echo "${line#*:}" | tr -d '()%')"
-            echo "| ${name% } | $user | $wall |"
-        done
+        # " phase parsing : 1.23 ( 40%) 0.10 ( 5%) 1.40 ( 40%) 123M ( 30%)": user, sys, wall, memory
+        grep -E '^ (phase [a-z. ]+|TOTAL) *:' "$work/report" | sed -E -e 's/\( *[0-9]+%\)//g' -e 's/ +:/:/' |
+            while IFS=: read -r name numbers; do
+                read -r user _ wall _ <<<"$numbers"
+                echo "| ${name# } | $user | $wall |"
+            done
     fi
     echo
 fi

@@ -294,18 +294,42 @@ def interleaved_runs(servers, args):
     return results, foreign_all
 
 
+def cpu_ratio(results, a, b, c):
+    """Median over repetitions of server a's CPU per request / server b's."""
+    return statistics.median(x["cpu_us"] / y["cpu_us"] for x, y in zip(results[(a, c)], results[(b, c)]))
+
+
+def runs_summary(args, foreign_all):
+    return ("Medians of %d runs of %d s each; server on CPU %s, wrk -t1 on CPU %s. Other load during the "
+            "runs: median %.2f, max %.2f cores." % (args.reps, args.duration, args.server_cpu, args.client_cpu,
+                                                    statistics.median(foreign_all), max(foreign_all)))
+
+
+def server_cells(results, name, c):
+    """The first cells of a server's row: name, requests/s, p99, busy, CPU per request."""
+    runs = results[(name, c)]
+    med = lambda key: statistics.median(r[key] for r in runs)
+    errors = sum(r["errors"] for r in runs)
+    note = " (%d wrk errors)" % errors if errors else ""
+    return "| %s%s | %.0f | %s | %.0f%% | %.2f us" % (
+        SERVER_TITLES[name], note, med("rps"), format_ms(med("p99_ms")), med("busy") * 100, med("cpu_us"))
+
+
+def print_every_run(results, servers, args):
+    print("Every run (CPU us per request):")
+    print()
+    for c in args.connections:
+        for name in servers:
+            print("- c=%d %s: %s" % (c, name, ", ".join("%.2f" % r["cpu_us"] for r in results[(name, c)])))
+    print()
+
+
 def throughput(args):
     servers = ["gale", "asio", "tornado-web", "tornado-bare"]
     results, foreign_all = interleaved_runs(servers, args)
-
-    def ratio(a, b, c):  # median over repetitions of cpu_us(a) / cpu_us(b)
-        return statistics.median(x["cpu_us"] / y["cpu_us"] for x, y in zip(results[(a, c)], results[(b, c)]))
-
     print("#### Throughput and CPU per request (wrk, 127.0.0.1)")
     print()
-    print("Medians of %d runs of %d s each; server on CPU %s, wrk -t1 on CPU %s. Other load during the "
-          "runs: median %.2f, max %.2f cores." % (args.reps, args.duration, args.server_cpu, args.client_cpu,
-                                                  statistics.median(foreign_all), max(foreign_all)))
+    print(runs_summary(args, foreign_all))
     print()
     for c in args.connections:
         print("%d connection%s:" % (c, "" if c == 1 else "s"))
@@ -314,21 +338,11 @@ def throughput(args):
               "| vs raw Asio | Tornado web / this | Tornado bare / this |")
         print("|---|--:|--:|--:|--:|--:|--:|--:|")
         for name in servers:
-            runs = results[(name, c)]
-            med = lambda key: statistics.median(r[key] for r in runs)
-            errors = sum(r["errors"] for r in runs)
-            note = " (%d wrk errors)" % errors if errors else ""
-            print("| %s%s | %.0f | %s | %.0f%% | %.2f us | %.2f | %.1f | %.1f |" % (
-                SERVER_TITLES[name], note, med("rps"), format_ms(med("p99_ms")), med("busy") * 100,
-                med("cpu_us"), ratio(name, "asio", c), ratio("tornado-web", name, c),
-                ratio("tornado-bare", name, c)))
+            print("%s | %.2f | %.1f | %.1f |" % (
+                server_cells(results, name, c), cpu_ratio(results, name, "asio", c),
+                cpu_ratio(results, "tornado-web", name, c), cpu_ratio(results, "tornado-bare", name, c)))
         print()
-    print("Every run (CPU us per request):")
-    print()
-    for c in args.connections:
-        for name in servers:
-            print("- c=%d %s: %s" % (c, name, ", ".join("%.2f" % r["cpu_us"] for r in results[(name, c)])))
-    print()
+    print_every_run(results, servers, args)
 
 
 def format_ms(ms):
@@ -408,16 +422,9 @@ def callgrind(args):
 def web(args):
     servers = list(dict.fromkeys(name for _, names, _, _ in WEB_GROUPS for name in names))
     results, foreign_all = interleaved_runs(servers, args)
-
-    def ratio(a, b, c):  # median over repetitions of cpu_us(a) / cpu_us(b)
-        return statistics.median(x["cpu_us"] / y["cpu_us"] for x, y in zip(results[(a, c)], results[(b, c)]))
-
     print("#### The full framework: TechEmpower's plaintext and JSON tests (wrk, 127.0.0.1)")
     print()
-    print("Medians of %d runs of %d s each; server on CPU %s, wrk -t1 on CPU %s. Other load during the "
-          "runs: median %.2f, max %.2f cores. Ratios are medians of per-repetition ratios of server CPU "
-          "per request." % (args.reps, args.duration, args.server_cpu, args.client_cpu,
-                            statistics.median(foreign_all), max(foreign_all)))
+    print(runs_summary(args, foreign_all) + " Ratios are medians of per-repetition ratios of server CPU per request.")
     print()
     for title, names, base, base_heading in WEB_GROUPS:
         tornado = names[3]
@@ -428,20 +435,10 @@ def web(args):
                   "| Tornado / this |" % base_heading)
             print("|---|--:|--:|--:|--:|--:|--:|")
             for name in names:
-                runs = results[(name, c)]
-                med = lambda key: statistics.median(r[key] for r in runs)
-                errors = sum(r["errors"] for r in runs)
-                note = " (%d wrk errors)" % errors if errors else ""
-                print("| %s%s | %.0f | %s | %.0f%% | %.2f us | %.2f | %.1f |" % (
-                    SERVER_TITLES[name], note, med("rps"), format_ms(med("p99_ms")), med("busy") * 100,
-                    med("cpu_us"), ratio(name, base, c), ratio(tornado, name, c)))
+                print("%s | %.2f | %.1f |" % (server_cells(results, name, c), cpu_ratio(results, name, base, c),
+                                             cpu_ratio(results, tornado, name, c)))
             print()
-    print("Every run (CPU us per request):")
-    print()
-    for c in args.connections:
-        for name in servers:
-            print("- c=%d %s: %s" % (c, name, ", ".join("%.2f" % r["cpu_us"] for r in results[(name, c)])))
-    print()
+    print_every_run(results, servers, args)
 
 
 WEB_CALLGRIND = ["gale-web-plaintext", "gale", "gale-web-json", "gale-json", "asio",
