@@ -24,7 +24,6 @@
 // {"message": "Hello, World!"} with json::encode (Tornado's json_encode
 // text) and sends it with Content-Type: application/json; charset=UTF-8 and
 // its Content-Length. Any path gets the same answer.
-#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -32,13 +31,13 @@
 #include <string>
 #include <string_view>
 
-#include <asio/signal_set.hpp>
-
 #include <gale/httpserver.hpp>
 #include <gale/httputil.hpp>
 #include <gale/ioloop.hpp>
 #include <gale/json.hpp>
 #include <gale/task.hpp>
+
+#include "bench_server.hpp"
 
 int main(int argc, char** argv) {
     std::uint16_t port = 0;
@@ -79,19 +78,5 @@ int main(int argc, char** argv) {
     };
     using callback = gale::HTTPServer::request_callback;
     gale::HTTPServer server(json ? callback(json_hello) : callback(hello));
-    gale::IOLoop& loop = gale::IOLoop::current();
-    port = server.listen(port, address);
-
-    asio::signal_set signals(loop.context(), SIGTERM, SIGINT);
-    signals.async_wait([&loop](std::error_code, int) { loop.stop(); });
-
-    std::printf("port %u\n", static_cast<unsigned>(port));
-    std::fflush(stdout);
-    loop.start();
-
-    std::fprintf(stderr, "requests %llu\n", static_cast<unsigned long long>(requests));
-    std::fflush(stderr);
-    // Connections may still be open, their coroutines suspended on the
-    // stopped loop; there is nothing to tidy up before the process ends.
-    std::_Exit(0);
+    bench::serve_until_signal(server.listen(port, address), requests);
 }

@@ -28,21 +28,19 @@
 //
 // Same protocol as http_hello_gale: "port N" on stdout once listening,
 // "requests N" on stderr (responses finished) after SIGTERM or SIGINT.
-#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <asio/signal_set.hpp>
 
 #include <gale/ioloop.hpp>
 #include <gale/json.hpp>
 #include <gale/log.hpp>
 #include <gale/web.hpp>
+
+#include "bench_server.hpp"
 
 namespace {
 
@@ -117,19 +115,5 @@ int main(int argc, char** argv) {
     rules.emplace_back("/json", gale::handler<JsonHandler>());
     gale::Application app(std::move(rules));
 
-    gale::IOLoop& loop = gale::IOLoop::current();
-    port = app.listen(port, address);
-
-    asio::signal_set signals(loop.context(), SIGTERM, SIGINT);
-    signals.async_wait([&loop](std::error_code, int) { loop.stop(); });
-
-    std::printf("port %u\n", static_cast<unsigned>(port));
-    std::fflush(stdout);
-    loop.start();
-
-    std::fprintf(stderr, "requests %llu\n", static_cast<unsigned long long>(requests));
-    std::fflush(stderr);
-    // Connections may still be open, their coroutines suspended on the
-    // stopped loop; there is nothing to tidy up before the process ends.
-    std::_Exit(0);
+    bench::serve_until_signal(app.listen(port, address), requests);
 }
