@@ -102,7 +102,8 @@ def main():
 
     out.append("const translate_case translate_cases[] = {\n")
     messages = ["Sign out", "%(name)s liked this", "padded", "He said \"hi\"", "Bad row", "Empty indicator",
-                "Monday", "Only one column", "not there", "1 second ago"]
+                "Monday", "Only one column", "not there", "1 second ago",
+                "Quotedtail", "Trailing comma"]
     for code in ["en_US", "es_LA", "fr", "de_DE", "fa"]:
         loc = tornado.locale.Locale.get(code)
         for m in messages:
