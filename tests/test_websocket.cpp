@@ -157,3 +157,259 @@ TEST_CASE("frame codec: close frames") {
     CHECK(ws::valid_close_code(3000));
     CHECK_FALSE(ws::valid_close_code(1015));
 }
+
+// ------------------------------------------------------------------ a real server
+
+namespace {
+
+using gale::IOStream;
+using gale::StreamClosedError;
+
+struct Echo : gale::WebSocketHandler<Echo> {
+    static inline std::vector<std::string> log;  // what the handlers saw, in order
+    std::string name;
+    void open(std::string_view n) {
+        name = n;
+        log.push_back("open " + name);
+    }
+    gale::task<void> on_message(std::string_view message, bool binary) {
+        if (message == "close me") {
+            close(4000, "done");
+            co_return;
+        }
+        if (message == "json") {
+            gale::json::value reply = gale::json::object{{"a", 1}};
+            co_await write_message(reply);
+            co_return;
+        }
+        co_await write_message(message, binary);
+    }
+    void on_ping(std::string_view data) { log.push_back("ping " + std::string(data)); }
+    void on_close() {
+        log.push_back("close " + name + " " + (close_code() ? std::to_string(*close_code()) : "none") + " " +
+                      close_reason().value_or(""));
+    }
+};
+
+struct Chooser : gale::WebSocketHandler<Chooser> {
+    std::optional<std::string> select_subprotocol(std::span<const std::string> offered) override {
+        for (const std::string& p : offered)
+            if (p == "chat.v2") return p;
+        return std::nullopt;
+    }
+    gale::task<void> on_message(std::string_view, bool) {
+        co_await write_message(selected_subprotocol().value_or("none"));
+    }
+};
+
+gale::Application echo_app(std::size_t max_message_size = 10 << 20) {
+    gale::Settings settings;
+    settings.extra["websocket_max_message_size"] = max_message_size;
+    return gale::Application({{"/echo/(.*)", gale::handler<Echo>()}, {"/choose", gale::handler<Chooser>()}},
+                             std::move(settings));
+}
+
+std::string python(const std::string& script) {
+    return gale_test::run_command("/usr/bin/python3 -c '" + script + "' 2>&1");
+}
+
+gale::task<std::shared_ptr<IOStream>> dial(std::uint16_t port) {
+    asio::ip::tcp::socket socket(gale::IOLoop::current().context());
+    co_await socket.async_connect({asio::ip::address_v4::loopback(), port}, gale::use_task);
+    co_return std::make_shared<IOStream>(std::move(socket));
+}
+
+const std::string upgrade_request =
+    "GET /echo/raw HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
+// Opens a raw WebSocket (handshake checked), to send hand-made frames.
+gale::task<std::shared_ptr<IOStream>> raw_websocket(std::uint16_t port) {
+    auto stream = co_await dial(port);
+    co_await stream->write(upgrade_request);
+    std::string head = co_await stream->read_until("\r\n\r\n");
+    CHECK(head.starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
+    // RFC 6455 section 1.3's example key and answer.
+    CHECK(head.find("Sec-Websocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n") != std::string::npos);
+    co_return stream;
+}
+
+// Reads the server's frames until it closes the connection; returns the close frame's code (0: none).
+gale::task<int> close_code_from(std::shared_ptr<IOStream> stream) {
+    frame_reader client(false, 1 << 20);
+    int code = 0;
+    try {
+        for (;;) {
+            event e = client.next(stream->read_buffer());
+            if (e.what == event::kind::need_more && e.used == 0) {
+                co_await stream->fill();
+                continue;
+            }
+            stream->consume(e.used);
+            if (e.what == event::kind::close) code = e.code.value_or(1005);
+        }
+    } catch (const StreamClosedError&) {
+    }
+    co_return code;
+}
+
+}  // namespace
+
+TEST_CASE("WebSocketHandler: python3-websockets echoes text, binary, large and JSON messages") {
+    Echo::log.clear();
+    std::string out = gale_test::run_async([]() -> gale::task<std::string> {
+        gale::Application app = echo_app();
+        std::uint16_t port = app.listen(0, "127.0.0.1");
+        std::string script =
+            "import asyncio, websockets\n"
+            "async def main():\n"
+            "    async with websockets.connect(\"ws://127.0.0.1:" + std::to_string(port) + "/echo/py\") as ws:\n"
+            "        await ws.send(\"hello\"); print(await ws.recv())\n"
+            "        await ws.send(b\"\\x00\\x01\\xff\"); print(repr(await ws.recv()))\n"
+            "        big = \"\\u00e9\" * 70000; await ws.send(big); print(await ws.recv() == big)\n"
+            "        await ws.send([\"frag\", \"mented\"]); print(await ws.recv())\n"
+            "        await ws.ping(b\"pp\"); await ws.send(\"json\"); print(await ws.recv())\n"
+            "        await ws.close(1001, \"bye\")\n"
+            "asyncio.run(main())\n";
+        std::string result = co_await gale::run_in_executor([&] { return python(script); });
+        co_await app.close_all_connections();
+        co_return result;
+    });
+    CHECK(out == "hello\nb'\\x00\\x01\\xff'\nTrue\nfragmented\n{\"a\": 1}\n");
+    CHECK(Echo::log == std::vector<std::string>{"open py", "ping pp", "close py 1001 bye"});
+}
+
+TEST_CASE("WebSocketHandler: Tornado's websocket client, a server-side close with code and reason") {
+    Echo::log.clear();
+    std::string out = gale_test::run_async([]() -> gale::task<std::string> {
+        gale::Application app = echo_app();
+        std::uint16_t port = app.listen(0, "127.0.0.1");
+        std::string script =
+            "import sys; sys.path.insert(0, \"/usr/lib/python3/dist-packages\")\n"
+            "from tornado import ioloop, websocket\n"
+            "async def main():\n"
+            "    ws = await websocket.websocket_connect(\"ws://127.0.0.1:" + std::to_string(port) + "/echo/tornado\")\n"
+            "    await ws.write_message(\"one\"); print(await ws.read_message())\n"
+            "    await ws.write_message(b\"two\", binary=True); print(await ws.read_message())\n"
+            "    await ws.write_message(\"close me\"); print(await ws.read_message())\n"
+            "    print(ws.close_code, ws.close_reason)\n"
+            "ioloop.IOLoop.current().run_sync(main)\n";
+        std::string result = co_await gale::run_in_executor([&] { return python(script); });
+        co_await app.close_all_connections();
+        co_return result;
+    });
+    CHECK(out == "one\nb'two'\nNone\n4000 done\n");
+    // Tornado's client echoes the code of the server's close frame.
+    REQUIRE(Echo::log.size() == 2);
+    CHECK(Echo::log[0] == "open tornado");
+    CHECK(Echo::log[1] == "close tornado 4000 ");
+}
+
+TEST_CASE("WebSocketHandler: subprotocol selection") {
+    std::string out = gale_test::run_async([]() -> gale::task<std::string> {
+        gale::Application app = echo_app();
+        std::uint16_t port = app.listen(0, "127.0.0.1");
+        std::string script =
+            "import asyncio, websockets\n"
+            "async def main():\n"
+            "    async with websockets.connect(\"ws://127.0.0.1:" + std::to_string(port) +
+            "/choose\", subprotocols=[\"chat.v1\", \"chat.v2\"]) as ws:\n"
+            "        print(ws.subprotocol); await ws.send(\"?\"); print(await ws.recv())\n"
+            "asyncio.run(main())\n";
+        std::string result = co_await gale::run_in_executor([&] { return python(script); });
+        co_await app.close_all_connections();
+        co_return result;
+    });
+    CHECK(out == "chat.v2\nchat.v2\n");
+}
+
+TEST_CASE("WebSocketHandler: Tornado's handshake refusals") {
+    gale_test::run_async([]() -> gale::task<void> {
+        gale::Application app = echo_app();
+        std::uint16_t port = app.listen(0, "127.0.0.1");
+        auto exchange = [port](std::string request) -> gale::task<std::string> {
+            auto stream = co_await dial(port);
+            co_await stream->write(request);
+            std::string response = co_await stream->read_until_close();
+            co_return response;
+        };
+        auto with = [](std::string_view from, std::string_view to) {
+            std::string r = upgrade_request;
+            r.replace(r.find(from), from.size(), to);
+            return r.replace(r.find("HTTP/1.1\r\n"), 10, "HTTP/1.1\r\nConnection: close\r\n");
+        };
+        std::string r = co_await exchange(with("Upgrade: websocket", "Upgrade: h2c"));
+        CHECK(r.starts_with("HTTP/1.1 400 Bad Request\r\n"));
+        CHECK(r.ends_with("\r\n\r\nCan \"Upgrade\" only to \"WebSocket\"."));
+        r = co_await exchange(with("Connection: Upgrade", "Connection: keep-alive"));
+        CHECK(r.starts_with("HTTP/1.1 400 Bad Request\r\n"));
+        CHECK(r.ends_with("\r\n\r\n\"Connection\" must be \"Upgrade\"."));
+        r = co_await exchange(with("Upgrade: websocket", "Upgrade: websocket\r\nOrigin: http://evil.example"));
+        CHECK(r.starts_with("HTTP/1.1 403 Forbidden\r\n"));
+        CHECK(r.ends_with("\r\n\r\nCross origin websockets not allowed"));
+        r = co_await exchange(with("Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 12"));
+        CHECK(r.starts_with("HTTP/1.1 426 Upgrade Required\r\n"));
+        CHECK(r.find("\r\nSec-Websocket-Version: 7, 8, 13\r\n") != std::string::npos);
+        // The same host in Origin is accepted (Connection lists more than one token).
+        auto stream = co_await dial(port);
+        std::string same = with("Connection: Upgrade", "Connection: keep-alive, Upgrade\r\nOrigin: http://127.0.0.1");
+        co_await stream->write(same);
+        std::string head = co_await stream->read_until("\r\n\r\n");
+        CHECK(head.starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
+        stream->close();
+        co_await app.close_all_connections();
+    });
+}
+
+TEST_CASE("WebSocketHandler: protocol errors close with 1002, 1007 and 1009, and the server goes on") {
+    Echo::log.clear();
+    gale_test::run_async([]() -> gale::task<void> {
+        gale::Application app = echo_app(1000);
+        std::uint16_t port = app.listen(0, "127.0.0.1");
+        auto code_after = [port](std::string frames) -> gale::task<int> {
+            auto stream = co_await raw_websocket(port);
+            co_await stream->write(frames);
+            int code = co_await close_code_from(stream);
+            co_return code;
+        };
+        std::string rsv = masked(opcode::text, "x");
+        rsv[0] = static_cast<char>(rsv[0] | 0x20);
+        std::string bad_op = masked(opcode::text, "x");
+        bad_op[0] = static_cast<char>(0x85);
+        CHECK(co_await code_after(plain(opcode::text, "unmasked")) == 1002);
+        CHECK(co_await code_after(rsv) == 1002);
+        CHECK(co_await code_after(bad_op) == 1002);
+        CHECK(co_await code_after(masked(opcode::ping, std::string(200, 'p'))) == 1002);
+        CHECK(co_await code_after(masked(opcode::text, "a", false) + masked(opcode::binary, "b")) == 1002);
+        CHECK(co_await code_after(masked(opcode::text, "bad \xc3\x28 utf-8")) == 1007);
+        CHECK(co_await code_after(masked(opcode::binary, std::string(1001, 'x'))) == 1009);
+        CHECK(co_await code_after(masked(opcode::close, ws::close_payload(1000, "ok"))) == 1000);
+        CHECK(co_await code_after(masked(opcode::close, "")) == 1005);  // an empty close is echoed empty
+        // Control frames between fragments, on the wire; the server still answers.
+        auto stream = co_await raw_websocket(port);
+        co_await stream->write(masked(opcode::text, "ab", false) + masked(opcode::ping, "hi") +
+                               masked(opcode::continuation, "cd"));
+        frame_reader client(false, 1 << 20);
+        std::vector<std::string> got;
+        while (got.size() < 2) {
+            event e = client.next(stream->read_buffer());
+            if (e.what == event::kind::need_more && e.used == 0) {
+                co_await stream->fill();
+                continue;
+            }
+            stream->consume(e.used);
+            if (e.what == event::kind::pong) got.push_back("pong " + std::string(e.data));
+            if (e.what == event::kind::message) got.push_back("message " + std::string(e.data));
+        }
+        CHECK(got == std::vector<std::string>{"pong hi", "message abcd"});
+        co_await stream->write(masked(opcode::close, ws::close_payload(1001, "")));
+        CHECK(co_await close_code_from(stream) == 1001);
+        co_await app.close_all_connections();
+    });
+    // Ten connections, each opened and closed once, and one ping.
+    REQUIRE(Echo::log.size() == 21);
+    CHECK(Echo::log[1] == "close raw none ");
+    CHECK(Echo::log[15] == "close raw 1000 ok");
+    CHECK(Echo::log[19] == "ping hi");
+    CHECK(Echo::log[20] == "close raw 1001 ");
+}
