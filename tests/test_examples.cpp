@@ -51,7 +51,8 @@ std::string read_file(const std::filesystem::path& path) {
 // An example program running in a process group of its own (so that a
 // server's children go with it), its standard output read through a pipe,
 // its standard error (the log) kept in a file. A server announces
-// "Listening on http://127.0.0.1:PORT/" first; port() is that port.
+// "Listening on http://127.0.0.1:PORT/" (after what it prints first, kept in
+// printed_before()); port() is that port.
 class example_process {
 public:
     explicit example_process(const std::string& name, std::vector<std::string> args = {}) {
@@ -80,11 +81,9 @@ public:
         ::close(out[1]);
         ::close(log_fd);
         out_ = out[0];
-        std::string first = read_line();
-        std::size_t colon = first.rfind(':');
-        if (!first.starts_with("Listening on http://") || colon == std::string::npos)
-            throw std::runtime_error(name + " said: " + first);
-        port_ = static_cast<std::uint16_t>(std::stoi(first.substr(colon + 1)));
+        std::string line;
+        while (!(line = read_line()).starts_with("Listening on http://")) printed_before_.push_back(line);
+        port_ = static_cast<std::uint16_t>(std::stoi(line.substr(line.rfind(':') + 1)));
     }
     example_process(const example_process&) = delete;
     example_process& operator=(const example_process&) = delete;
@@ -119,6 +118,8 @@ public:
             buffer_.append(chunk, static_cast<std::size_t>(n));
         }
     }
+    // What the program printed before its "Listening on" line.
+    const std::vector<std::string>& printed_before() const noexcept { return printed_before_; }
     // What the program has logged so far.
     std::string log() const { return read_file(log_path_); }
 
@@ -128,6 +129,7 @@ private:
     std::uint16_t port_ = 0;
     std::string buffer_;
     std::string log_path_;
+    std::vector<std::string> printed_before_;
 };
 
 // One request (curl options, path) and the answer expected.
@@ -790,4 +792,16 @@ TEST_CASE("examples: static_files serves one page three ways (helper static's ex
     CHECK(css.headers.get("Content-Type") == "text/css");
     CHECK(css.body == read_file(statics / "css" / "index.css"));
     CHECK(gale_fetch(p.url("/view/nope.html")).code == 404);
+}
+
+TEST_CASE("examples: options_port reads its config file and command line (helper options' example)") {
+    std::filesystem::path dir = std::filesystem::temp_directory_path() / ("gale-options-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "config") << "port = 0\nitcast = [\"python\",\"c++\"]\n";
+    {
+        example_process p("options_port", {"--config=" + (dir / "config").string(), "--itcast=a,b"});
+        CHECK(p.printed_before() == std::vector<std::string>{"['a', 'b']"});
+        CHECK(gale_fetch(p.url("/")).body == "Hello Itcast!");
+    }
+    std::filesystem::remove_all(dir);
 }
