@@ -182,10 +182,22 @@ struct Echo : gale::WebSocketHandler<Echo> {
             co_await write_message(reply);
             co_return;
         }
+        if (message == "ping me") {
+            co_await ping("srv");
+            co_await write_message("pinged");
+            co_return;
+        }
+        if (message == "fail") throw std::runtime_error("on_message failed");
         co_await write_message(message, binary);
     }
     void on_ping(std::string_view data) { log.push_back("ping " + std::string(data)); }
+    void on_pong(std::string_view data) { log.push_back("pong " + std::string(data)); }
     void on_close() {
+        try {
+            (void)write_message("too late");
+        } catch (const gale::WebSocketClosedError&) {
+            log.push_back("closed error");
+        }
         log.push_back("close " + name + " " + (close_code() ? std::to_string(*close_code()) : "none") + " " +
                       close_reason().value_or(""));
     }
@@ -269,14 +281,15 @@ TEST_CASE("WebSocketHandler: python3-websockets echoes text, binary, large and J
             "        big = \"\\u00e9\" * 70000; await ws.send(big); print(await ws.recv() == big)\n"
             "        await ws.send([\"frag\", \"mented\"]); print(await ws.recv())\n"
             "        await ws.ping(b\"pp\"); await ws.send(\"json\"); print(await ws.recv())\n"
+            "        await ws.send(\"ping me\"); print(await ws.recv())\n"
             "        await ws.close(1001, \"bye\")\n"
             "asyncio.run(main())\n";
         std::string result = co_await gale::run_in_executor([&] { return python(script); });
         co_await app.close_all_connections();
         co_return result;
     });
-    CHECK(out == "hello\nb'\\x00\\x01\\xff'\nTrue\nfragmented\n{\"a\": 1}\n");
-    CHECK(Echo::log == std::vector<std::string>{"open py", "ping pp", "close py 1001 bye"});
+    CHECK(out == "hello\nb'\\x00\\x01\\xff'\nTrue\nfragmented\n{\"a\": 1}\npinged\n");
+    CHECK(Echo::log == std::vector<std::string>{"open py", "ping pp", "pong srv", "closed error", "close py 1001 bye"});
 }
 
 TEST_CASE("WebSocketHandler: Tornado's websocket client, a server-side close with code and reason") {
@@ -300,9 +313,7 @@ TEST_CASE("WebSocketHandler: Tornado's websocket client, a server-side close wit
     });
     CHECK(out == "one\nb'two'\nNone\n4000 done\n");
     // Tornado's client echoes the code of the server's close frame.
-    REQUIRE(Echo::log.size() == 2);
-    CHECK(Echo::log[0] == "open tornado");
-    CHECK(Echo::log[1] == "close tornado 4000 ");
+    CHECK(Echo::log == std::vector<std::string>{"open tornado", "closed error", "close tornado 4000 "});
 }
 
 TEST_CASE("WebSocketHandler: subprotocol selection") {
@@ -363,6 +374,7 @@ TEST_CASE("WebSocketHandler: Tornado's handshake refusals") {
 
 TEST_CASE("WebSocketHandler: protocol errors close with 1002, 1007 and 1009, and the server goes on") {
     Echo::log.clear();
+    gale_test::log_capture logs;
     gale_test::run_async([]() -> gale::task<void> {
         gale::Application app = echo_app(1000);
         std::uint16_t port = app.listen(0, "127.0.0.1");
@@ -385,6 +397,8 @@ TEST_CASE("WebSocketHandler: protocol errors close with 1002, 1007 and 1009, and
         CHECK(co_await code_after(masked(opcode::binary, std::string(1001, 'x'))) == 1009);
         CHECK(co_await code_after(masked(opcode::close, ws::close_payload(1000, "ok"))) == 1000);
         CHECK(co_await code_after(masked(opcode::close, "")) == 1005);  // an empty close is echoed empty
+        // An exception in on_message is logged and drops the connection, without a close frame (as Tornado).
+        CHECK(co_await code_after(masked(opcode::text, "fail")) == 0);
         // Control frames between fragments, on the wire; the server still answers.
         auto stream = co_await raw_websocket(port);
         co_await stream->write(masked(opcode::text, "ab", false) + masked(opcode::ping, "hi") +
@@ -406,10 +420,14 @@ TEST_CASE("WebSocketHandler: protocol errors close with 1002, 1007 and 1009, and
         CHECK(co_await close_code_from(stream) == 1001);
         co_await app.close_all_connections();
     });
-    // Ten connections, each opened and closed once, and one ping.
-    REQUIRE(Echo::log.size() == 21);
-    CHECK(Echo::log[1] == "close raw none ");
-    CHECK(Echo::log[15] == "close raw 1000 ok");
-    CHECK(Echo::log[19] == "ping hi");
-    CHECK(Echo::log[20] == "close raw 1001 ");
+    // Eleven connections, each opened and closed once, and one ping.
+    std::vector<std::string> seen;
+    for (const std::string& line : Echo::log)
+        if (line != "closed error") seen.push_back(line);
+    REQUIRE(seen.size() == 23);
+    CHECK(seen[1] == "close raw none ");
+    CHECK(seen[15] == "close raw 1000 ok");
+    CHECK(seen[21] == "ping hi");
+    CHECK(seen[22] == "close raw 1001 ");
+    CHECK(logs.matching("Uncaught exception in a message hook (/echo/raw): on_message failed").size() == 1);
 }

@@ -122,40 +122,41 @@ task<void> as_task(F&& hook) {
     }
 }
 
+template <class D, class Indices>
+struct opens_with_n;
+template <class D, std::size_t... I>
+struct opens_with_n<D, std::index_sequence<I...>> {
+    static constexpr bool value = requires(D& d) { d.open(((void)I, std::string_view())...); };
+};
 template <class D, std::size_t N>
-inline constexpr bool opens_with = []<std::size_t... I>(std::index_sequence<I...>) {
-    return requires(D& d, std::string_view s) { d.open(((void)I, s)...); };
-}(std::make_index_sequence<N>{});
+inline constexpr bool opens_with = opens_with_n<D, std::make_index_sequence<N>>::value;
 
-template <class D>
-inline constexpr bool opens_with_span = requires(D& d, std::span<const std::string_view> a) { d.open(a); };
+template <class D, std::size_t... I>
+task<void> open_with(D& d, std::span<const std::string_view> args, std::index_sequence<I...>) {
+    return as_task([&] { return d.open(args[I]...); });
+}
+
+// Calls the open() that takes args.size() views; any_open: a smaller arity exists.
+template <class D, std::size_t N = 0>
+task<void> open_by_arity(D& d, std::span<const std::string_view> args, bool any_open = false) {
+    if constexpr (N > max_path_args) {
+        if (any_open)
+            throw std::invalid_argument("open() does not take " + std::to_string(args.size()) + " path arguments");
+        return task<void>();
+    } else if constexpr (opens_with<D, N>) {
+        if (args.size() == N) return open_with(d, args, std::make_index_sequence<N>{});
+        return open_by_arity<D, N + 1>(d, args, true);
+    } else {
+        return open_by_arity<D, N + 1>(d, args, any_open);
+    }
+}
 
 template <class D>
 task<void> call_open(D& d, std::span<const std::string_view> args) {
-    if constexpr (opens_with_span<D>) {
+    if constexpr (requires(std::span<const std::string_view> a) { d.open(a); })
         return as_task([&] { return d.open(args); });
-    } else {
-        task<void> result;
-        bool found = false;
-        bool any = false;
-        [&]<std::size_t... N>(std::index_sequence<N...>) {
-            (
-                [&] {
-                    if constexpr (opens_with<D, N>) {
-                        any = true;
-                        if (found || args.size() != N) return;
-                        found = true;
-                        result = [&]<std::size_t... I>(std::index_sequence<I...>) {
-                            return as_task([&] { return d.open(args[I]...); });
-                        }(std::make_index_sequence<N>{});
-                    }
-                }(),
-                ...);
-        }(std::make_index_sequence<detail::max_path_args + 1>{});
-        if (any && !found)
-            throw std::invalid_argument("open() does not take " + std::to_string(args.size()) + " path arguments");
-        return result;
-    }
+    else
+        return open_by_arity(d, args);
 }
 
 }  // namespace detail::ws
