@@ -122,10 +122,11 @@ public:
     // Closes every open connection and waits until each has ended (call
     // stop() first so that no new ones arrive).
     task<void> close_all_connections() {
-        while (!connections_.empty()) {
-            for (HTTP1Connection* connection : connections_) connection->close();
-            all_closed_.clear();
-            co_await all_closed_.wait();
+        std::shared_ptr<live_connections> live = live_;
+        while (!live->connections.empty()) {
+            for (HTTP1Connection* connection : live->connections) connection->close();
+            live->all_closed.clear();
+            co_await live->all_closed.wait();
         }
     }
 
@@ -200,18 +201,25 @@ public:
     }
 
 private:
-    // Keeps the set of live connections for close_all_connections.
+    // The open connections, for close_all_connections. Shared with each
+    // connection's registration, so that connections still open when the
+    // server is destroyed (their coroutines are destroyed with the loop)
+    // unregister safely.
+    struct live_connections {
+        std::unordered_set<HTTP1Connection*> connections;
+        Event all_closed;
+    };
     struct connection_registration {
-        connection_registration(HTTPServer& s, HTTP1Connection& c) : server(s), connection(c) {
-            server.connections_.insert(&connection);
+        connection_registration(HTTPServer& s, HTTP1Connection& c) : live(s.live_), connection(c) {
+            live->connections.insert(&connection);
         }
         ~connection_registration() {
-            server.connections_.erase(&connection);
-            if (server.connections_.empty()) server.all_closed_.set();
+            live->connections.erase(&connection);
+            if (live->connections.empty()) live->all_closed.set();
         }
         connection_registration(const connection_registration&) = delete;
         connection_registration& operator=(const connection_registration&) = delete;
-        HTTPServer& server;
+        std::shared_ptr<live_connections> live;
         HTTP1Connection& connection;
     };
 
@@ -273,8 +281,7 @@ private:
     HTTPServerOptions options_;
     HTTP1ConnectionParameters params_;
     std::unordered_set<std::string> trusted_downstream_;
-    std::unordered_set<HTTP1Connection*> connections_;
-    Event all_closed_;
+    std::shared_ptr<live_connections> live_ = std::make_shared<live_connections>();
 };
 
 }  // namespace gale

@@ -305,7 +305,21 @@ inline std::string_view date_header_now() {
     return text;
 }
 
-inline std::string sha1_hex(std::span<const std::string> parts) {
+// The SHA-1 implementation, fetched from OpenSSL's provider once per thread
+// (OpenSSL 3 looks EVP_sha1() up again at each EVP_DigestInit_ex).
+inline const EVP_MD* sha1_md() {
+#if OPENSSL_VERSION_MAJOR >= 3
+    struct md_deleter {
+        void operator()(EVP_MD* m) const noexcept { EVP_MD_free(m); }
+    };
+    thread_local std::unique_ptr<EVP_MD, md_deleter> md(EVP_MD_fetch(nullptr, "SHA1", nullptr));
+    if (md) return md.get();
+#endif
+    return EVP_sha1();
+}
+
+// The SHA-1 of body in hex between double quotes (an Etag).
+inline std::string quoted_sha1_hex(std::string_view body) {
     // One digest context per thread, reset for each body.
     struct context_deleter {
         void operator()(EVP_MD_CTX* c) const noexcept { EVP_MD_CTX_free(c); }
@@ -315,15 +329,14 @@ inline std::string sha1_hex(std::span<const std::string> parts) {
     if (!ctx) throw std::bad_alloc();
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int size = 0;
-    bool ok = EVP_DigestInit_ex(ctx, EVP_sha1(), nullptr) == 1;
-    for (const std::string& p : parts) ok = ok && EVP_DigestUpdate(ctx, p.data(), p.size()) == 1;
-    ok = ok && EVP_DigestFinal_ex(ctx, digest, &size) == 1;
+    bool ok = EVP_DigestInit_ex(ctx, sha1_md(), nullptr) == 1 && EVP_DigestUpdate(ctx, body.data(), body.size()) == 1 &&
+              EVP_DigestFinal_ex(ctx, digest, &size) == 1;
     if (!ok) throw std::runtime_error("SHA-1 failed");
     static constexpr char hex[] = "0123456789abcdef";
-    std::string out(size * 2, '\0');
+    std::string out(size * 2 + 2, '"');
     for (unsigned i = 0; i < size; ++i) {
-        out[2 * i] = hex[digest[i] >> 4];
-        out[2 * i + 1] = hex[digest[i] & 15];
+        out[1 + 2 * i] = hex[digest[i] >> 4];
+        out[2 + 2 * i] = hex[digest[i] & 15];
     }
     return out;
 }
@@ -487,7 +500,7 @@ public:
     // Buffers text for the body.
     void write(std::string_view chunk) {
         if (finished_) throw std::logic_error("Cannot write() after finish()");
-        write_buffer_.emplace_back(chunk);
+        write_buffer_.append(chunk);
     }
     void write(const char* chunk) { write(std::string_view(chunk)); }
     // Buffers a JSON object as Tornado's json_encode writes it and sets
@@ -504,7 +517,7 @@ public:
                            "http://www.tornadoweb.org/en/stable/web.html#tornado.web.RequestHandler.write";
             throw std::invalid_argument(message);
         }
-        write_buffer_.push_back(json::encode(chunk));
+        write_buffer_ += json::encode(chunk);
         set_header("Content-Type", "application/json; charset=UTF-8");
     }
 
@@ -543,9 +556,7 @@ public:
                 headers_.remove("Content-Language");
                 headers_.remove("Content-Type");
             } else if (!headers_.contains("Content-Length")) {
-                std::size_t length = 0;
-                for (const std::string& part : write_buffer_) length += part.size();
-                set_header("Content-Length", length);
+                set_header("Content-Length", write_buffer_.size());
             }
         }
         std::string rest = take_buffer();
@@ -590,7 +601,7 @@ public:
 
     // Tornado's compute_etag: the quoted SHA-1 of the buffered body.
     virtual std::optional<std::string> compute_etag() const {
-        return "\"" + detail::sha1_hex(write_buffer_) + "\"";
+        return detail::quoted_sha1_hex(write_buffer_);
     }
     void set_etag_header() {
         if (std::optional<std::string> etag = compute_etag()) set_header("Etag", *etag);
@@ -924,15 +935,7 @@ private:
         return std::move(*v);
     }
     std::string take_buffer() {
-        std::string chunk;
-        if (write_buffer_.size() == 1) {
-            chunk = std::move(write_buffer_.front());
-        } else {
-            std::size_t n = 0;
-            for (const std::string& p : write_buffer_) n += p.size();
-            chunk.reserve(n);
-            for (const std::string& p : write_buffer_) chunk += p;
-        }
+        std::string chunk = std::move(write_buffer_);
         write_buffer_.clear();
         return chunk;
     }
@@ -983,7 +986,7 @@ private:
     const route_params* params_ = nullptr;
     std::span<const std::string_view> path_args_{};
     HTTPHeaders headers_;
-    std::vector<std::string> write_buffer_;
+    std::string write_buffer_;
     int status_code_ = 200;
     std::string reason_ = "OK";
     bool headers_written_ = false;
@@ -1572,6 +1575,8 @@ task<void> run_handler(Application& app, HTTPServerRequest& request, route_param
         for (std::string_view arg : views) check_utf8_argument(arg, "url");
         if constexpr (std::tuple_size_v<Args> > 0)
             std::apply([&](const auto&... a) { h.initialize(a...); }, *static_cast<const Args*>(factory_args));
+        else if constexpr (requires { h.initialize(); })
+            h.initialize();  // Tornado calls initialize() for every rule, with or without kwargs
         std::optional<web_method> method = find_web_method(request.method);
         if (!method) {
             base.method_not_allowed_ = true;
