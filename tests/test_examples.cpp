@@ -711,10 +711,7 @@ TEST_CASE("examples: hooks run in Tornado's order (initialize aside)") {
     CHECK(lines == expected);
 }
 
-// web.hpp calls initialize() only when the rule gives it arguments; Tornado
-// calls it for every request (plan/requests-examples.md). Remove should_fail
-// once it does.
-TEST_CASE("examples: hooks: an argument-less initialize() is called, as in Tornado" * doctest::should_fail()) {
+TEST_CASE("examples: hooks: an argument-less initialize() is called, as in Tornado") {
     example_process p("hooks");
     check_exchanges(p, tornado::hooks);
     CHECK(hook_lines(p) == tornado_hook_order);
