@@ -1,6 +1,8 @@
 // Tests for gale/websocket.hpp and its frame codec (detail/websocket_frame.hpp).
 #include <gale/websocket.hpp>
 
+#include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -430,4 +432,83 @@ TEST_CASE("WebSocketHandler: protocol errors close with 1002, 1007 and 1009, and
     CHECK(seen[21] == "ping hi");
     CHECK(seen[22] == "close raw 1001 ");
     CHECK(logs.matching("Uncaught exception in a message hook (/echo/raw): on_message failed").size() == 1);
+}
+
+// ------------------------------------------------------------------ the client
+
+TEST_CASE("websocket_connect: against Tornado's WebSocketHandler") {
+    const std::string script =
+        "import sys; sys.path.insert(0, \"/usr/lib/python3/dist-packages\")\n"
+        "from tornado import httpserver, ioloop, testing, web, websocket\n"
+        "class Echo(websocket.WebSocketHandler):\n"
+        "    def select_subprotocol(self, offered): return offered[0] if offered else None\n"
+        "    def on_message(self, m):\n"
+        "        if m == \"bye\": self.close(4001, \"bye\"); return\n"
+        "        self.write_message(m, binary=isinstance(m, bytes))\n"
+        "    def on_close(self): ioloop.IOLoop.current().add_callback(ioloop.IOLoop.current().stop)\n"
+        "sock, port = testing.bind_unused_port()\n"
+        "server = httpserver.HTTPServer(web.Application([(\"/ws\", Echo)]))\n"
+        "server.add_sockets([sock]); print(port, flush=True)\n"
+        "ioloop.IOLoop.current().start()\n";
+    FILE* server = ::popen(("/usr/bin/python3 -c '" + script + "'").c_str(), "r");
+    REQUIRE(server);
+    char line[32] = {};
+    REQUIRE(std::fgets(line, sizeof line, server));
+    std::string port = std::string(line, std::strlen(line) - 1);
+    gale_test::run_async([&]() -> gale::task<void> {
+        gale::websocket_connect_options options;
+        options.subprotocols = {"x1", "x2"};
+        gale::WebSocketClientConnection ws = co_await gale::websocket_connect("ws://127.0.0.1:" + port + "/ws", options);
+        CHECK(ws.selected_subprotocol() == "x1");
+        co_await ws.write_message("hello");
+        std::optional<gale::WebSocketMessage> m = co_await ws.read_message();
+        REQUIRE(m);
+        CHECK(m->data == "hello");
+        CHECK_FALSE(m->binary);
+        std::string big(100000, 'b');
+        co_await ws.write_message(big, true);
+        m = co_await ws.read_message();
+        REQUIRE(m);
+        CHECK(m->data == big);
+        CHECK(m->binary);
+        co_await ws.write_message("bye");
+        m = co_await ws.read_message();
+        CHECK_FALSE(m);
+        CHECK(ws.close_code() == 4001);
+        CHECK(ws.close_reason() == "bye");
+        bool closed = false;
+        try {
+            (void)ws.write_message("late");
+        } catch (const gale::WebSocketClosedError&) {
+            closed = true;
+        }
+        CHECK(closed);
+    });
+    CHECK(::pclose(server) == 0);  // Tornado's server saw the close and stopped
+}
+
+TEST_CASE("websocket_connect: gale to gale, a refused handshake, a client-side close") {
+    Echo::log.clear();
+    gale_test::run_async([]() -> gale::task<void> {
+        gale::Application app = echo_app();
+        std::uint16_t port = app.listen(0, "127.0.0.1");
+        std::string base = "ws://127.0.0.1:" + std::to_string(port);
+        bool refused = false;
+        try {
+            (void)co_await gale::websocket_connect(base + "/nowhere");
+        } catch (const gale::WebSocketError& e) {
+            refused = std::string(e.what()) == "HTTP 404: Not Found";
+        }
+        CHECK(refused);
+        gale::WebSocketClientConnection ws = co_await gale::websocket_connect(base + "/echo/gale?x=1");
+        co_await ws.write_message("\xe2\x82\xac");
+        std::optional<gale::WebSocketMessage> m = co_await ws.read_message();
+        REQUIRE(m);
+        CHECK(m->data == "\xe2\x82\xac");
+        ws.close(1000, "done");
+        CHECK_FALSE(co_await ws.read_message());
+        CHECK(ws.close_code() == 1000);  // the server echoes the code
+        co_await app.close_all_connections();
+    });
+    CHECK(Echo::log == std::vector<std::string>{"open gale", "closed error", "close gale 1000 done"});
 }

@@ -15,6 +15,13 @@
 //     ping(data = ""), close(code = nullopt, reason = ""), is_closing()
 //     close_code(), close_reason(), selected_subprotocol()
 //
+//   task<WebSocketClientConnection> websocket_connect(url, websocket_connect_options = {})   // ws:// only
+//     websocket_connect_options { subprotocols, connect_timeout, max_message_size }
+//     WebSocketClientConnection: read_message() -> task<optional<WebSocketMessage{data, binary}>> (nullopt once
+//       closed), write_message(text, binary = false), ping(data), close(code, reason), close_code(),
+//       close_reason(), selected_subprotocol()
+//   struct WebSocketError : std::runtime_error           // the handshake failed ("HTTP 404: Not Found")
+//
 //   struct Echo : gale::WebSocketHandler<Echo> {
 //       void open() { set_nodelay(true); }
 //       gale::task<void> on_message(std::string_view m, bool binary) { co_await write_message(m, binary); }
@@ -42,15 +49,20 @@
 //   message with 1007, a message over max_message_size() with 1009 "message too big". Unlike Tornado, which
 //   drops the TCP connection silently, gale sends that close frame first (RFC 6455 section 7.1.7).
 // - An exception from open() or a message hook is logged (tornado.application) and drops the connection.
-// - Not yet: permessage-deflate (offers are ignored), websocket_ping_interval / ping_timeout, the client.
+// - The client masks every frame (a fresh key per frame), answers pings and the server's close frame inside
+//   read_message(), and applies the same protocol checks (server frames must not be masked).
+// - Not yet: permessage-deflate (offers are ignored), websocket_ping_interval / ping_timeout, wss://, the
+//   close timeout on the client side.
 #pragma once
 
 #include <chrono>
+#include <cstring>
 #include <concepts>
 #include <cstddef>
 #include <exception>
 #include <memory>
 #include <optional>
+#include <random>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -66,6 +78,7 @@
 #include <gale/iostream.hpp>
 #include <gale/json.hpp>
 #include <gale/task.hpp>
+#include <gale/tcpclient.hpp>
 #include <gale/web.hpp>
 
 namespace gale {
@@ -161,30 +174,30 @@ task<void> call_open(D& d, std::span<const std::string_view> args) {
 
 }  // namespace detail::ws
 
+// The awaitable write_message and ping return (server and client).
+class websocket_write {
+public:
+    explicit websocket_write(IOStream::write_awaiter w) : write_(std::move(w)) {}
+    bool await_ready() const noexcept { return write_.await_ready(); }
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> h) {
+        return write_.await_suspend(h);
+    }
+    void await_resume() const {
+        try {
+            write_.await_resume();
+        } catch (const StreamClosedError&) {
+            throw WebSocketClosedError();
+        }
+    }
+
+private:
+    IOStream::write_awaiter write_;
+};
+
 template <class Derived>
 class WebSocketHandler : public RequestHandler {
 public:
-    // The awaitable write_message and ping return.
-    class frame_write {
-    public:
-        explicit frame_write(IOStream::write_awaiter w) : write_(std::move(w)) {}
-        bool await_ready() const noexcept { return write_.await_ready(); }
-        template <class Promise>
-        bool await_suspend(std::coroutine_handle<Promise> h) {
-            return write_.await_suspend(h);
-        }
-        void await_resume() const {
-            try {
-                write_.await_resume();
-            } catch (const StreamClosedError&) {
-                throw WebSocketClosedError();
-            }
-        }
-
-    private:
-        IOStream::write_awaiter write_;
-    };
-
     // ------------------------------------------------------------ the handshake and the connection
 
     task<void> get(std::span<const std::string_view> args) {
@@ -220,21 +233,21 @@ public:
 
     // ------------------------------------------------------------ sending
 
-    frame_write write_message(std::string_view message, bool binary = false) {
-        return frame_write(send_frame(binary ? detail::ws::opcode::binary : detail::ws::opcode::text, message));
+    websocket_write write_message(std::string_view message, bool binary = false) {
+        return websocket_write(send_frame(binary ? detail::ws::opcode::binary : detail::ws::opcode::text, message));
     }
-    frame_write write_message(const char* message) { return write_message(std::string_view(message)); }
+    websocket_write write_message(const char* message) { return write_message(std::string_view(message)); }
     // A JSON value is sent as text (Tornado's json_encode).
     template <class J>
         requires(std::same_as<J, json::value> || std::same_as<J, json::object>)
-    frame_write write_message(const J& message) {
+    websocket_write write_message(const J& message) {
         std::string text = json::encode(json::value(message));
         return write_message(std::string_view(text));
     }
     // Data: at most 125 bytes (std::invalid_argument otherwise).
-    frame_write ping(std::string_view data = {}) {
+    websocket_write ping(std::string_view data = {}) {
         if (data.size() > 125) throw std::invalid_argument("ping data too long");
-        return frame_write(send_frame(detail::ws::opcode::ping, data));
+        return websocket_write(send_frame(detail::ws::opcode::ping, data));
     }
 
     // Starts the closing handshake; harmless if already closing.
@@ -461,5 +474,197 @@ private:
     bool client_terminated_ = false;
     bool server_terminated_ = false;
 };
+
+// ------------------------------------------------------------------ the client
+
+// The handshake failed (not a 101, or a wrong Sec-WebSocket-Accept).
+struct WebSocketError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct WebSocketMessage {
+    std::string data;
+    bool binary = false;
+};
+
+struct websocket_connect_options {
+    std::vector<std::string> subprotocols{};
+    std::optional<IOLoop::duration> connect_timeout{};
+    std::size_t max_message_size = std::size_t(10) * 1024 * 1024;
+};
+
+class WebSocketClientConnection {
+public:
+    WebSocketClientConnection(std::shared_ptr<IOStream> stream, std::size_t max_message_size,
+                              std::optional<std::string> subprotocol)
+        : stream_(std::move(stream)), reader_(false, max_message_size), subprotocol_(std::move(subprotocol)) {}
+
+    // The next message; nullopt once the connection is closed (answering pings and the close handshake
+    // on the way).
+    task<std::optional<WebSocketMessage>> read_message() {
+        for (;;) {
+            detail::ws::event e = reader_.next(stream_->read_buffer());
+            if (e.what == detail::ws::event::kind::need_more) {
+                if (e.used) {
+                    stream_->consume(e.used);
+                    continue;
+                }
+                bool ended = stream_->closed();
+                if (!ended) {
+                    try {
+                        co_await stream_->fill();
+                    } catch (const StreamClosedError&) {
+                        ended = true;
+                    }
+                }
+                if (ended) {
+                    stream_->close();
+                    co_return std::nullopt;
+                }
+                continue;
+            }
+            stream_->consume(e.used);
+            switch (e.what) {
+                case detail::ws::event::kind::message: {
+                    WebSocketMessage message{std::string(e.data), e.binary};
+                    co_return message;
+                }
+                case detail::ws::event::kind::ping:
+                    if (!stream_->closed()) (void)send(detail::ws::opcode::pong, e.data);
+                    break;
+                case detail::ws::event::kind::close:
+                    close_code_ = e.code;
+                    if (e.code) close_reason_ = std::string(e.reason);
+                    if (!closing_ && !stream_->closed()) (void)send(detail::ws::opcode::close, detail::ws::close_payload(e.code, {}));
+                    closing_ = true;
+                    stream_->close();
+                    co_return std::nullopt;
+                case detail::ws::event::kind::error:
+                    if (!closing_ && !stream_->closed()) (void)send(detail::ws::opcode::close, detail::ws::close_payload(e.code, e.reason));
+                    closing_ = true;
+                    stream_->close();
+                    co_return std::nullopt;
+                default:
+                    break;
+            }
+        }
+    }
+
+    websocket_write write_message(std::string_view message, bool binary = false) {
+        if (closing_ || stream_->closed()) throw WebSocketClosedError();
+        return websocket_write(send(binary ? detail::ws::opcode::binary : detail::ws::opcode::text, message));
+    }
+    websocket_write ping(std::string_view data = {}) {
+        if (data.size() > 125) throw std::invalid_argument("ping data too long");
+        if (closing_ || stream_->closed()) throw WebSocketClosedError();
+        return websocket_write(send(detail::ws::opcode::ping, data));
+    }
+    // Sends a close frame; read_message() then returns nullopt once the server answers.
+    void close(std::optional<int> code = std::nullopt, std::string_view reason = {}) {
+        if (closing_ || stream_->closed()) return;
+        closing_ = true;
+        (void)send(detail::ws::opcode::close, detail::ws::close_payload(code, reason));
+    }
+
+    std::optional<int> close_code() const noexcept { return close_code_; }
+    const std::optional<std::string>& close_reason() const noexcept { return close_reason_; }
+    const std::optional<std::string>& selected_subprotocol() const noexcept { return subprotocol_; }
+    IOStream& stream() noexcept { return *stream_; }
+
+private:
+    IOStream::write_awaiter send(detail::ws::opcode op, std::string_view payload) {
+        detail::ws::mask_key key;
+        std::uint32_t bits = static_cast<std::uint32_t>(random_());
+        std::memcpy(key.data(), &bits, 4);
+        out_.clear();
+        detail::ws::append_frame(out_, op, payload, true, &key);
+        return stream_->write(std::string_view(out_));
+    }
+
+    std::shared_ptr<IOStream> stream_;
+    detail::ws::frame_reader reader_;
+    std::string out_;  // the frame being queued (reused)
+    std::mt19937 random_{std::random_device{}()};
+    std::optional<int> close_code_;
+    std::optional<std::string> close_reason_;
+    std::optional<std::string> subprotocol_;
+    bool closing_ = false;
+};
+
+namespace detail::ws {
+
+struct ws_url {
+    std::string host;
+    std::uint16_t port = 80;
+    std::string host_header;
+    std::string target;
+};
+
+inline ws_url parse_ws_url(std::string_view url) {
+    if (!url.starts_with("ws://")) throw std::invalid_argument("websocket_connect: only ws:// URLs are supported");
+    url.remove_prefix(5);
+    std::size_t slash = url.find_first_of("/?");
+    std::string_view authority = url.substr(0, slash);
+    ws_url out;
+    out.target = slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
+    if (out.target.front() == '?') out.target.insert(0, "/");
+    out.host_header = std::string(authority);
+    std::size_t colon = authority.rfind(':');
+    if (colon != std::string_view::npos && authority.find(']', colon) == std::string_view::npos) {
+        out.port = static_cast<std::uint16_t>(std::stoul(std::string(authority.substr(colon + 1))));
+        authority = authority.substr(0, colon);
+    }
+    if (authority.starts_with('[') && authority.ends_with(']')) authority = authority.substr(1, authority.size() - 2);
+    out.host = std::string(authority);
+    return out;
+}
+
+inline std::string random_key() {
+    std::random_device device;
+    unsigned char bytes[16];
+    for (unsigned char& b : bytes) b = static_cast<unsigned char>(device());
+    unsigned char out[25];
+    int n = EVP_EncodeBlock(out, bytes, 16);
+    return std::string(reinterpret_cast<const char*>(out), static_cast<std::size_t>(n));
+}
+
+}  // namespace detail::ws
+
+// Tornado's websocket_connect, for ws:// URLs: connects, sends the handshake, checks the 101 answer.
+// WebSocketError if the server does not switch protocols (its status line in the message).
+inline task<WebSocketClientConnection> websocket_connect(std::string url, websocket_connect_options options = {}) {
+    detail::ws::ws_url where = detail::ws::parse_ws_url(url);
+    TCPClient client;
+    connect_options how;
+    how.timeout = options.connect_timeout;
+    std::shared_ptr<IOStream> stream = co_await client.connect(where.host, where.port, how);
+    std::string key = detail::ws::random_key();
+    std::string request = "GET " + where.target + " HTTP/1.1\r\nHost: " + where.host_header +
+                          "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key +
+                          "\r\nSec-WebSocket-Version: 13\r\n";
+    if (!options.subprotocols.empty()) {
+        request += "Sec-WebSocket-Protocol: ";
+        for (std::size_t i = 0; i < options.subprotocols.size(); ++i)
+            request += (i ? ", " : "") + options.subprotocols[i];
+        request += "\r\n";
+    }
+    request += "\r\n";
+    co_await stream->write(std::move(request));
+    std::string head = co_await stream->read_until("\r\n\r\n", 65536);
+    std::size_t line_end = head.find("\r\n");
+    ResponseStartLine start = parse_response_start_line(std::string_view(head).substr(0, line_end));
+    if (start.code != 101) {
+        stream->close();
+        throw WebSocketError("HTTP " + std::to_string(start.code) + ": " + std::string(start.reason));
+    }
+    HTTPHeaders headers = HTTPHeaders::parse(std::string_view(head).substr(line_end + 2));
+    if (headers.get("Sec-Websocket-Accept").value_or(std::string_view()) != detail::ws::accept_value(key)) {
+        stream->close();
+        throw WebSocketError("Invalid Sec-WebSocket-Accept");
+    }
+    std::optional<std::string> subprotocol;
+    if (std::optional<std::string_view> chosen = headers.get("Sec-WebSocket-Protocol")) subprotocol = std::string(*chosen);
+    co_return WebSocketClientConnection(std::move(stream), options.max_message_size, std::move(subprotocol));
+}
 
 }  // namespace gale
