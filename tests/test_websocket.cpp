@@ -227,6 +227,19 @@ std::string python(const std::string& script) {
     return gale_test::run_command("/usr/bin/python3 -c '" + script + "' 2>&1");
 }
 
+// Runs a python3 client script against echo_app(); "@WS@" in it stands for ws://127.0.0.1:<port>.
+std::string run_python_client(std::string script) {
+    return gale_test::run_async([&]() -> gale::task<std::string> {
+        gale::Application app = echo_app();
+        std::uint16_t port = app.listen(0, "127.0.0.1");
+        std::string base = "ws://127.0.0.1:" + std::to_string(port);
+        for (std::size_t at; (at = script.find("@WS@")) != std::string::npos;) script.replace(at, 4, base);
+        std::string result = co_await gale::run_in_executor([&] { return python(script); });
+        co_await app.close_all_connections();
+        co_return result;
+    });
+}
+
 gale::task<std::shared_ptr<IOStream>> dial(std::uint16_t port) {
     asio::ip::tcp::socket socket(gale::IOLoop::current().context());
     co_await socket.async_connect({asio::ip::address_v4::loopback(), port}, gale::use_task);
@@ -248,18 +261,26 @@ gale::task<std::shared_ptr<IOStream>> raw_websocket(std::uint16_t port) {
     co_return stream;
 }
 
+// The next whole frame or message from the server (fragments gathered by the reader).
+gale::task<event> next_frame(IOStream& stream, frame_reader& reader) {
+    for (;;) {
+        event e = reader.next(stream.read_buffer());
+        if (e.what == event::kind::need_more && e.used == 0) {
+            co_await stream.fill();
+            continue;
+        }
+        stream.consume(e.used);
+        if (e.what != event::kind::need_more) co_return e;
+    }
+}
+
 // Reads the server's frames until it closes the connection; returns the close frame's code (0: none).
 gale::task<int> close_code_from(std::shared_ptr<IOStream> stream) {
     frame_reader client(false, 1 << 20);
     int code = 0;
     try {
         for (;;) {
-            event e = client.next(stream->read_buffer());
-            if (e.what == event::kind::need_more && e.used == 0) {
-                co_await stream->fill();
-                continue;
-            }
-            stream->consume(e.used);
+            event e = co_await next_frame(*stream, client);
             if (e.what == event::kind::close) code = e.code.value_or(1005);
         }
     } catch (const StreamClosedError&) {
@@ -271,68 +292,46 @@ gale::task<int> close_code_from(std::shared_ptr<IOStream> stream) {
 
 TEST_CASE("WebSocketHandler: python3-websockets echoes text, binary, large and JSON messages") {
     Echo::log.clear();
-    std::string out = gale_test::run_async([]() -> gale::task<std::string> {
-        gale::Application app = echo_app();
-        std::uint16_t port = app.listen(0, "127.0.0.1");
-        std::string script =
-            "import asyncio, websockets\n"
-            "async def main():\n"
-            "    async with websockets.connect(\"ws://127.0.0.1:" + std::to_string(port) + "/echo/py\") as ws:\n"
-            "        await ws.send(\"hello\"); print(await ws.recv())\n"
-            "        await ws.send(b\"\\x00\\x01\\xff\"); print(repr(await ws.recv()))\n"
-            "        big = \"\\u00e9\" * 70000; await ws.send(big); print(await ws.recv() == big)\n"
-            "        await ws.send([\"frag\", \"mented\"]); print(await ws.recv())\n"
-            "        await ws.ping(b\"pp\"); await ws.send(\"json\"); print(await ws.recv())\n"
-            "        await ws.send(\"ping me\"); print(await ws.recv())\n"
-            "        await ws.close(1001, \"bye\")\n"
-            "asyncio.run(main())\n";
-        std::string result = co_await gale::run_in_executor([&] { return python(script); });
-        co_await app.close_all_connections();
-        co_return result;
-    });
+    std::string out = run_python_client(
+        "import asyncio, websockets\n"
+        "async def main():\n"
+        "    async with websockets.connect(\"@WS@/echo/py\") as ws:\n"
+        "        await ws.send(\"hello\"); print(await ws.recv())\n"
+        "        await ws.send(b\"\\x00\\x01\\xff\"); print(repr(await ws.recv()))\n"
+        "        big = \"\\u00e9\" * 70000; await ws.send(big); print(await ws.recv() == big)\n"
+        "        await ws.send([\"frag\", \"mented\"]); print(await ws.recv())\n"
+        "        await ws.ping(b\"pp\"); await ws.send(\"json\"); print(await ws.recv())\n"
+        "        await ws.send(\"ping me\"); print(await ws.recv())\n"
+        "        await ws.close(1001, \"bye\")\n"
+        "asyncio.run(main())\n");
     CHECK(out == "hello\nb'\\x00\\x01\\xff'\nTrue\nfragmented\n{\"a\": 1}\npinged\n");
     CHECK(Echo::log == std::vector<std::string>{"open py", "ping pp", "pong srv", "closed error", "close py 1001 bye"});
 }
 
 TEST_CASE("WebSocketHandler: Tornado's websocket client, a server-side close with code and reason") {
     Echo::log.clear();
-    std::string out = gale_test::run_async([]() -> gale::task<std::string> {
-        gale::Application app = echo_app();
-        std::uint16_t port = app.listen(0, "127.0.0.1");
-        std::string script =
-            "import sys; sys.path.insert(0, \"/usr/lib/python3/dist-packages\")\n"
-            "from tornado import ioloop, websocket\n"
-            "async def main():\n"
-            "    ws = await websocket.websocket_connect(\"ws://127.0.0.1:" + std::to_string(port) + "/echo/tornado\")\n"
-            "    await ws.write_message(\"one\"); print(await ws.read_message())\n"
-            "    await ws.write_message(b\"two\", binary=True); print(await ws.read_message())\n"
-            "    await ws.write_message(\"close me\"); print(await ws.read_message())\n"
-            "    print(ws.close_code, ws.close_reason)\n"
-            "ioloop.IOLoop.current().run_sync(main)\n";
-        std::string result = co_await gale::run_in_executor([&] { return python(script); });
-        co_await app.close_all_connections();
-        co_return result;
-    });
+    std::string out = run_python_client(
+        "import sys; sys.path.insert(0, \"/usr/lib/python3/dist-packages\")\n"
+        "from tornado import ioloop, websocket\n"
+        "async def main():\n"
+        "    ws = await websocket.websocket_connect(\"@WS@/echo/tornado\")\n"
+        "    await ws.write_message(\"one\"); print(await ws.read_message())\n"
+        "    await ws.write_message(b\"two\", binary=True); print(await ws.read_message())\n"
+        "    await ws.write_message(\"close me\"); print(await ws.read_message())\n"
+        "    print(ws.close_code, ws.close_reason)\n"
+        "ioloop.IOLoop.current().run_sync(main)\n");
     CHECK(out == "one\nb'two'\nNone\n4000 done\n");
     // Tornado's client echoes the code of the server's close frame.
     CHECK(Echo::log == std::vector<std::string>{"open tornado", "closed error", "close tornado 4000 "});
 }
 
 TEST_CASE("WebSocketHandler: subprotocol selection") {
-    std::string out = gale_test::run_async([]() -> gale::task<std::string> {
-        gale::Application app = echo_app();
-        std::uint16_t port = app.listen(0, "127.0.0.1");
-        std::string script =
-            "import asyncio, websockets\n"
-            "async def main():\n"
-            "    async with websockets.connect(\"ws://127.0.0.1:" + std::to_string(port) +
-            "/choose\", subprotocols=[\"chat.v1\", \"chat.v2\"]) as ws:\n"
-            "        print(ws.subprotocol); await ws.send(\"?\"); print(await ws.recv())\n"
-            "asyncio.run(main())\n";
-        std::string result = co_await gale::run_in_executor([&] { return python(script); });
-        co_await app.close_all_connections();
-        co_return result;
-    });
+    std::string out = run_python_client(
+        "import asyncio, websockets\n"
+        "async def main():\n"
+        "    async with websockets.connect(\"@WS@/choose\", subprotocols=[\"chat.v1\", \"chat.v2\"]) as ws:\n"
+        "        print(ws.subprotocol); await ws.send(\"?\"); print(await ws.recv())\n"
+        "asyncio.run(main())\n");
     CHECK(out == "chat.v2\nchat.v2\n");
 }
 
@@ -408,12 +407,7 @@ TEST_CASE("WebSocketHandler: protocol errors close with 1002, 1007 and 1009, and
         frame_reader client(false, 1 << 20);
         std::vector<std::string> got;
         while (got.size() < 2) {
-            event e = client.next(stream->read_buffer());
-            if (e.what == event::kind::need_more && e.used == 0) {
-                co_await stream->fill();
-                continue;
-            }
-            stream->consume(e.used);
+            event e = co_await next_frame(*stream, client);
             if (e.what == event::kind::pong) got.push_back("pong " + std::string(e.data));
             if (e.what == event::kind::message) got.push_back("message " + std::string(e.data));
         }
