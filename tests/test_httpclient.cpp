@@ -8,12 +8,9 @@
 #include <gale/httpclient.hpp>
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -38,9 +35,9 @@
 #include <gale/tcpserver.hpp>
 
 #include "ssl_support.hpp"
+#include "python_support.hpp"
 #include "support.hpp"
 
-extern char** environ;
 
 namespace {
 
@@ -302,76 +299,17 @@ private:
 
 // ================================================================== Tornado's server
 
-// The directory of this file's tests/tornado scripts.
-std::filesystem::path tornado_scripts() {
-    std::filesystem::path here(__FILE__);
-    std::vector<std::filesystem::path> candidates = {here.parent_path() / "tornado"};
-    if (here.is_relative()) {
-        std::filesystem::path cwd = std::filesystem::current_path();
-        for (int up = 0; up < 4; ++up, cwd = cwd.parent_path()) candidates.push_back(cwd / here.parent_path() / "tornado");
-    }
-    for (auto& dir : candidates)
-        if (std::filesystem::exists(dir / "client_server.py")) return dir;
-    throw std::runtime_error("cannot find tests/tornado/client_server.py from " + here.string());
-}
-
-// tests/tornado/client_server.py in a child process: python3-tornado 6.2
-// (scripts/deps.sh installs it). The child exits when its stdin closes.
-class tornado_server {
-public:
-    explicit tornado_server(std::vector<std::string> extra = {}) {
-        int in[2], out[2];
-        if (::pipe(in) != 0 || ::pipe(out) != 0) throw std::runtime_error("pipe failed");
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_adddup2(&actions, in[0], 0);
-        posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-        posix_spawn_file_actions_addclose(&actions, in[1]);
-        posix_spawn_file_actions_addclose(&actions, out[0]);
-        std::vector<std::string> args = {"/usr/bin/python3", (tornado_scripts() / "client_server.py").string()};
-        args.insert(args.end(), extra.begin(), extra.end());
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
-        posix_spawn_file_actions_destroy(&actions);
-        ::close(in[0]);
-        ::close(out[1]);
-        stdin_ = in[1];
-        ::fcntl(stdin_, F_SETFD, FD_CLOEXEC);
-        if (rc != 0) throw std::runtime_error("cannot start /usr/bin/python3");
-        std::string line;
-        char c;
-        while (::read(out[0], &c, 1) == 1 && c != '\n') line += c;
-        ::close(out[0]);
-        if (!line.starts_with("port "))
-            throw std::runtime_error(
-                "tests/tornado/client_server.py did not start: python3-tornado 6.2 is required "
-                "(/usr/bin/python3 -c 'import tornado'; scripts/deps.sh installs it)");
-        port = static_cast<std::uint16_t>(std::stoi(line.substr(5)));
-    }
-
-    ~tornado_server() {
-        ::close(stdin_);
-        int status = 0;
-        for (int i = 0; i < 100; ++i) {
-            if (::waitpid(pid_, &status, WNOHANG) == pid_) return;
-            std::this_thread::sleep_for(20ms);
-        }
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, &status, 0);
-    }
-
-    tornado_server(const tornado_server&) = delete;
-    tornado_server& operator=(const tornado_server&) = delete;
+// tests/tornado/client_server.py: python3-tornado 6.2 (scripts/deps.sh
+// installs it); it prints "port N".
+struct tornado_server {
+    explicit tornado_server(std::vector<std::string> extra = {})
+        : process("client_server.py", std::move(extra)),
+          port(static_cast<std::uint16_t>(std::stoi(process.read_line("port ").substr(5)))) {}
 
     std::string url(std::string_view path) const { return fmt::format("http://127.0.0.1:{}{}", port, path); }
 
-    std::uint16_t port = 0;
-
-private:
-    pid_t pid_ = -1;
-    int stdin_ = -1;
+    gale_test::python_process process;
+    std::uint16_t port;
 };
 
 // One Tornado server for the whole suite.

@@ -12,10 +12,7 @@
 #include <gale/concurrent.hpp>
 #include <gale/httpclient.hpp>
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -26,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "python_support.hpp"
 #include "support.hpp"
 
 // The examples, each in its own namespace, their main() renamed.
@@ -39,7 +37,6 @@
 #include "../examples/xsrf_form.cpp"
 #undef main
 
-extern char** environ;
 
 using namespace std::chrono_literals;
 using gale::AsyncHTTPClient;
@@ -186,74 +183,24 @@ gale::Settings keyed_settings() { return {.cookie_secret = {{1, "old secret"}, {
 
 // ------------------------------------------------------------ Tornado's side
 
-std::filesystem::path tornado_scripts() {
-    std::filesystem::path here(__FILE__);
-    std::vector<std::filesystem::path> candidates = {here.parent_path() / "tornado"};
-    if (here.is_relative()) {
-        std::filesystem::path cwd = std::filesystem::current_path();
-        for (int up = 0; up < 4; ++up, cwd = cwd.parent_path())
-            candidates.push_back(cwd / here.parent_path() / "tornado");
-    }
-    for (auto& dir : candidates)
-        if (std::filesystem::exists(dir / "cookies_server.py")) return dir;
-    throw std::runtime_error("cannot find tests/tornado/cookies_server.py from " + here.string());
-}
-
-// tests/tornado/cookies_server.py in a child process; it exits when its
-// stdin closes.
+// tests/tornado/cookies_server.py: three apps (v2, v1 and keyed secrets);
+// it prints "ports MAIN V1 KEYED".
 class tornado_servers {
 public:
-    tornado_servers() {
-        int in[2], out[2];
-        if (::pipe(in) != 0 || ::pipe(out) != 0) throw std::runtime_error("pipe failed");
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_adddup2(&actions, in[0], 0);
-        posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-        posix_spawn_file_actions_addclose(&actions, in[1]);
-        posix_spawn_file_actions_addclose(&actions, out[0]);
-        // Tornado's own log (tracebacks of the 500s the tests cause) is not ours to show.
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-        std::string python = "/usr/bin/python3", script = (tornado_scripts() / "cookies_server.py").string();
-        char* argv[] = {python.data(), script.data(), nullptr};
-        int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv, environ);
-        posix_spawn_file_actions_destroy(&actions);
-        ::close(in[0]);
-        ::close(out[1]);
-        stdin_ = in[1];
-        ::fcntl(stdin_, F_SETFD, FD_CLOEXEC);
-        if (rc != 0) throw std::runtime_error("cannot start /usr/bin/python3");
-        std::string line;
-        char c;
-        while (::read(out[0], &c, 1) == 1 && c != '\n') line += c;
-        ::close(out[0]);
+    tornado_servers() : process_("cookies_server.py", {}, true) {
+        std::string line = process_.read_line("ports ");
         int main_port = 0, v1_port = 0, keyed_port = 0;
         if (std::sscanf(line.c_str(), "ports %d %d %d", &main_port, &v1_port, &keyed_port) != 3)
-            throw std::runtime_error(
-                "tests/tornado/cookies_server.py did not start: python3-tornado 6.2 is required "
-                "(/usr/bin/python3 -c 'import tornado'; scripts/deps.sh installs it)");
+            throw std::runtime_error("tests/tornado/cookies_server.py printed " + line);
         main = static_cast<std::uint16_t>(main_port);
         v1 = static_cast<std::uint16_t>(v1_port);
         keyed = static_cast<std::uint16_t>(keyed_port);
     }
-    ~tornado_servers() {
-        ::close(stdin_);
-        int status = 0;
-        for (int i = 0; i < 100; ++i) {
-            if (::waitpid(pid_, &status, WNOHANG) == pid_) return;
-            std::this_thread::sleep_for(20ms);
-        }
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, &status, 0);
-    }
-    tornado_servers(const tornado_servers&) = delete;
-    tornado_servers& operator=(const tornado_servers&) = delete;
 
     std::uint16_t main = 0, v1 = 0, keyed = 0;
 
 private:
-    pid_t pid_ = -1;
-    int stdin_ = -1;
+    gale_test::python_process process_;
 };
 
 const tornado_servers& tornado() {

@@ -11,11 +11,8 @@
 #include <gale/concurrent.hpp>
 #include <gale/httpclient.hpp>
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <utime.h>
 
@@ -28,9 +25,9 @@
 #include <thread>
 #include <vector>
 
+#include "python_support.hpp"
 #include "support.hpp"
 
-extern char** environ;
 
 using namespace std::chrono_literals;
 using gale::AsyncHTTPClient;
@@ -117,72 +114,17 @@ struct site {
     }
 };
 
-// The directory of the Tornado scripts (tests/tornado).
-fs::path tornado_scripts() {
-    fs::path here(__FILE__);
-    std::vector<fs::path> candidates = {here.parent_path() / "tornado"};
-    if (here.is_relative()) {
-        fs::path cwd = fs::current_path();
-        for (int up = 0; up < 4; ++up, cwd = cwd.parent_path()) candidates.push_back(cwd / here.parent_path() / "tornado");
+// tests/tornado/static_server.py serving root; it prints "port N".
+struct tornado_server {
+    explicit tornado_server(const fs::path& root, std::vector<std::string> extra = {})
+        : process("static_server.py", with_root(root, std::move(extra))),
+          port(static_cast<std::uint16_t>(std::stoi(process.read_line("port ").substr(5)))) {}
+    static std::vector<std::string> with_root(const fs::path& root, std::vector<std::string> extra) {
+        extra.insert(extra.begin(), root.string());
+        return extra;
     }
-    for (const fs::path& dir : candidates)
-        if (fs::exists(dir / "static_server.py")) return dir;
-    throw std::runtime_error("cannot find tests/tornado/static_server.py from " + here.string());
-}
-
-// tests/tornado/static_server.py in a child process; it exits when its
-// stdin closes.
-class tornado_server {
-public:
-    explicit tornado_server(const fs::path& root, std::vector<std::string> extra = {}) {
-        int in[2], out[2];
-        if (::pipe(in) != 0 || ::pipe(out) != 0) throw std::runtime_error("pipe failed");
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_adddup2(&actions, in[0], 0);
-        posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-        posix_spawn_file_actions_addclose(&actions, in[1]);
-        posix_spawn_file_actions_addclose(&actions, out[0]);
-        std::vector<std::string> args = {"/usr/bin/python3", (tornado_scripts() / "static_server.py").string(),
-                                         root.string()};
-        args.insert(args.end(), extra.begin(), extra.end());
-        std::vector<char*> argv;
-        for (std::string& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
-        posix_spawn_file_actions_destroy(&actions);
-        ::close(in[0]);
-        ::close(out[1]);
-        stdin_ = in[1];
-        ::fcntl(stdin_, F_SETFD, FD_CLOEXEC);
-        if (rc != 0) throw std::runtime_error("cannot start /usr/bin/python3");
-        std::string line;
-        char c;
-        while (::read(out[0], &c, 1) == 1 && c != '\n') line += c;
-        ::close(out[0]);
-        if (!line.starts_with("port "))
-            throw std::runtime_error("tests/tornado/static_server.py did not start: python3-tornado 6.2 is required "
-                                     "(scripts/deps.sh installs it)");
-        port = static_cast<std::uint16_t>(std::stoi(line.substr(5)));
-    }
-    ~tornado_server() {
-        ::close(stdin_);
-        int status = 0;
-        for (int i = 0; i < 100; ++i) {
-            if (::waitpid(pid_, &status, WNOHANG) == pid_) return;
-            std::this_thread::sleep_for(20ms);
-        }
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, &status, 0);
-    }
-    tornado_server(const tornado_server&) = delete;
-    tornado_server& operator=(const tornado_server&) = delete;
-
-    std::uint16_t port = 0;
-
-private:
-    pid_t pid_ = -1;
-    int stdin_ = -1;
+    gale_test::python_process process;
+    std::uint16_t port;
 };
 
 // The /url handler of static_server.py.
@@ -578,7 +520,7 @@ TEST_CASE("web_static: content types by extension are Tornado's") {
     std::string list;
     for (const std::string& n : names) list += n + "\n";
     write_file(dir.path / "names", list);
-    std::string output = run_command("/usr/bin/python3 '" + (tornado_scripts() / "static_types.py").string() + "' < '" +
+    std::string output = run_command("/usr/bin/python3 '" + gale_test::tornado_script("static_types.py").string() + "' < '" +
                                      (dir.path / "names").string() + "'");
     std::size_t checked = 0;
     for (std::size_t i = 0; i < output.size();) {
