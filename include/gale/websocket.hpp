@@ -41,7 +41,12 @@
 // - The views handed to on_message / on_ping / on_pong are valid until the hook (or its task) finishes.
 // - write_message / ping queue the frame at once (awaiting is optional, as in Tornado) and throw
 //   WebSocketClosedError if the connection is closing; awaiting the result waits until the kernel has the frame
-//   and throws WebSocketClosedError if the connection closed first. Use them from the loop's thread only.
+//   and throws WebSocketClosedError if the connection closed first. Use them from the loop's thread only:
+//   another thread posts the work with loop.add_callback(...) (loop: the IOLoop that served the request,
+//   IOLoop::current() in open()), and the posted callback finds the handler in a set kept on that loop (a
+//   chat room's users, each removed in its on_close()) before writing, never through a pointer captured on
+//   the other thread. A broadcast that awaits between writes iterates over a copy of the set (connections
+//   may close meanwhile) and skips those that are closing.
 // - close(code, reason) sends a close frame (code 1000 when only a reason is given) and waits up to 5 seconds for
 //   the peer's; a close frame from the peer sets close_code() / close_reason() and is answered with its code.
 // - Protocol errors from the peer (unmasked frame, reserved bits, unknown opcode, bad control frame, bad
@@ -405,7 +410,8 @@ private:
                 else
                     return task<void>();
             case event::kind::ping:
-                if (!stream_->closed()) (void)send_frame_unchecked(detail::ws::opcode::pong, e.data);
+                if (!server_terminated_ && !stream_->closed())  // nothing follows our close frame
+                    (void)send_frame_unchecked(detail::ws::opcode::pong, e.data);
                 if constexpr (requires(Derived& d, std::string_view m) { d.on_ping(m); })
                     return detail::ws::as_task([&] { return self().on_ping(e.data); });
                 else
@@ -530,7 +536,7 @@ public:
                     co_return message;
                 }
                 case detail::ws::event::kind::ping:
-                    if (!stream_->closed()) (void)send(detail::ws::opcode::pong, e.data);
+                    if (!closing_ && !stream_->closed()) (void)send(detail::ws::opcode::pong, e.data);
                     break;
                 case detail::ws::event::kind::close:
                     close_code_ = e.code;
@@ -573,8 +579,9 @@ public:
 
 private:
     IOStream::write_awaiter send(detail::ws::opcode op, std::string_view payload) {
+        thread_local std::mt19937 random{std::random_device{}()};
         detail::ws::mask_key key;
-        std::uint32_t bits = static_cast<std::uint32_t>(random_());
+        std::uint32_t bits = static_cast<std::uint32_t>(random());
         std::memcpy(key.data(), &bits, 4);
         out_.clear();
         detail::ws::append_frame(out_, op, payload, true, &key);
@@ -584,7 +591,6 @@ private:
     std::shared_ptr<IOStream> stream_;
     detail::ws::frame_reader reader_;
     std::string out_;  // the frame being queued (reused)
-    std::mt19937 random_{std::random_device{}()};
     std::optional<int> close_code_;
     std::optional<std::string> close_reason_;
     std::optional<std::string> subprotocol_;
