@@ -145,7 +145,8 @@ TEST_CASE("web_stream: a data_received handler gets the body piece by piece, the
 
 // ------------------------------------------------------------------ the client leaving
 
-struct Slow : gale::RequestHandler {
+// Counts on_connection_close calls and wakes the test.
+struct CloseWatcher : gale::RequestHandler {
     gale::Event* closed = nullptr;
     int* calls = nullptr;
     void initialize(gale::Event* e, int* c) {
@@ -156,23 +157,16 @@ struct Slow : gale::RequestHandler {
         ++*calls;
         closed->set();
     }
+};
+
+struct Slow : CloseWatcher {
     task<void> get() {
         co_await closed->wait();
         write("too late");  // the client is gone; finishing is harmless
     }
 };
 
-struct SlowUpload : gale::RequestHandler {
-    gale::Event* closed = nullptr;
-    int* calls = nullptr;
-    void initialize(gale::Event* e, int* c) {
-        closed = e;
-        calls = c;
-    }
-    void on_connection_close() {
-        ++*calls;
-        closed->set();
-    }
+struct SlowUpload : CloseWatcher {
     void data_received(std::string_view) {}
     void put() { write("never"); }
 };
