@@ -7,7 +7,7 @@ packages=(
   meson ninja-build pkg-config cmake g++ clang-14 libclang-rt-14-dev
   libasio-dev libfmt-dev libsimdjson-dev doctest-dev
   libssl-dev zlib1g-dev libpcre2-dev openssl
-  python3 python3-tornado curl
+  python3 python3-tornado python3-websockets curl
 )
 
 missing=()

@@ -270,9 +270,14 @@ struct Settings {
     // default: not in debug.
     std::optional<bool> static_hash_cache{};
     // ---- end static
-    // ---- response compression, templates (section: lead)
+    // ---- response compression, templates, WebSocket (section: lead)
     bool compress_response = false;
     std::string template_path{};
+    // Tornado's websocket_max_message_size (10 MiB), websocket_ping_interval
+    // and websocket_ping_timeout (none: no keepalive pings).
+    std::size_t websocket_max_message_size = 10 * 1024 * 1024;
+    std::optional<IOLoop::duration> websocket_ping_interval{};
+    std::optional<IOLoop::duration> websocket_ping_timeout{};
     // ---- end lead
     std::map<std::string, std::any, std::less<>> extra{};
 };
@@ -977,8 +982,14 @@ private:
         return request_->method + " " + request_->uri + " (" + request_->remote_ip + ")";
     }
     void log_request() const;
-    void log_exception(std::exception_ptr error) const;
     void handle_request_exception(std::exception_ptr error);
+
+protected:
+    // Tornado's log_exception: an HTTPError's log_message as a warning, any
+    // other exception as "Uncaught exception GET /x (ip)" with the request.
+    void log_exception(std::exception_ptr error) const;
+
+private:
 
     std::unique_ptr<detail::gzip_compressor> gzip_;  // set once the response is gzipped
     Application* application_ = nullptr;
