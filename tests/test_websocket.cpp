@@ -227,10 +227,10 @@ std::string python(const std::string& script) {
     return gale_test::run_command("/usr/bin/python3 -c '" + script + "' 2>&1");
 }
 
-// Runs a python3 client script against echo_app(); "@WS@" in it stands for ws://127.0.0.1:<port>.
-std::string run_python_client(std::string script) {
+// Runs a python3 client script against echo_app(max_message_size); "@WS@" in it stands for ws://127.0.0.1:<port>.
+std::string run_python_client(std::string script, std::size_t max_message_size = 10 << 20) {
     return gale_test::run_async([&]() -> gale::task<std::string> {
-        gale::Application app = echo_app();
+        gale::Application app = echo_app(max_message_size);
         std::uint16_t port = app.listen(0, "127.0.0.1");
         std::string base = "ws://127.0.0.1:" + std::to_string(port);
         for (std::size_t at; (at = script.find("@WS@")) != std::string::npos;) script.replace(at, 4, base);
@@ -323,6 +323,20 @@ TEST_CASE("WebSocketHandler: Tornado's websocket client, a server-side close wit
     CHECK(out == "one\nb'two'\nNone\n4000 done\n");
     // Tornado's client echoes the code of the server's close frame.
     CHECK(Echo::log == std::vector<std::string>{"open tornado", "closed error", "close tornado 4000 "});
+}
+
+TEST_CASE("WebSocketHandler: python3-websockets sees 1009 for a message over max_message_size") {
+    std::string out = run_python_client(
+        "import asyncio, websockets\n"
+        "async def main():\n"
+        "    async with websockets.connect(\"@WS@/echo/big\") as ws:\n"
+        "        await ws.send(\"x\" * 100); print(len(await ws.recv()))\n"
+        "        await ws.send(\"x\" * 101)\n"
+        "        try: await ws.recv()\n"
+        "        except websockets.ConnectionClosed as e: print(e.rcvd.code, e.rcvd.reason)\n"
+        "asyncio.run(main())\n",
+        100);
+    CHECK(out == "100\n1009 message too big\n");
 }
 
 TEST_CASE("WebSocketHandler: subprotocol selection") {
