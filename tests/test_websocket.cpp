@@ -218,7 +218,7 @@ struct Chooser : gale::WebSocketHandler<Chooser> {
 
 gale::Application echo_app(std::size_t max_message_size = 10 << 20) {
     gale::Settings settings;
-    settings.extra["websocket_max_message_size"] = max_message_size;
+    settings.websocket_max_message_size = max_message_size;
     return gale::Application({{"/echo/(.*)", gale::handler<Echo>()}, {"/choose", gale::handler<Chooser>()}},
                              std::move(settings));
 }
@@ -439,7 +439,8 @@ TEST_CASE("WebSocketHandler: protocol errors close with 1002, 1007 and 1009, and
     CHECK(seen[15] == "close raw 1000 ok");
     CHECK(seen[21] == "ping hi");
     CHECK(seen[22] == "close raw 1001 ");
-    CHECK(logs.matching("Uncaught exception in a message hook (/echo/raw): on_message failed").size() == 1);
+    CHECK(logs.matching("Uncaught exception GET /echo/raw (127.0.0.1)").size() == 1);
+    CHECK(logs.matching("on_message failed").size() == 1);
 }
 
 // ------------------------------------------------------------------ the client

@@ -9,8 +9,7 @@
 //       on_ping(std::string_view data), on_pong(std::string_view data), on_close()
 //     virtual hooks: check_origin(origin) -> bool          // default: the Origin's host is the Host header
 //                    select_subprotocol(offered) -> optional<string>
-//                    max_message_size() -> size_t          // default: setting "websocket_max_message_size"
-//                                                          //   (a std::size_t in Settings::extra), else 10 MiB
+//                    max_message_size() -> size_t          // default: Settings::websocket_max_message_size
 //     write_message(text, binary = false), write_message(json)   // awaitable, see below
 //     ping(data = ""), close(code = nullopt, reason = ""), is_closing()
 //     close_code(), close_reason(), selected_subprotocol()
@@ -53,10 +52,11 @@
 //   fragment order, a close code that may not be sent) close the connection with 1002, invalid UTF-8 in a text
 //   message with 1007, a message over max_message_size() with 1009 "message too big". Unlike Tornado, which
 //   drops the TCP connection silently, gale sends that close frame first (RFC 6455 section 7.1.7).
-// - An exception from open() or a message hook is logged (tornado.application) and drops the connection.
+// - An exception from open() or a message hook is logged as Tornado's log_exception does and drops the
+//   connection.
 // - The client masks every frame (a fresh key per frame), answers pings and the server's close frame inside
 //   read_message(), and applies the same protocol checks (server frames must not be masked).
-// - Not yet: permessage-deflate (offers are ignored), websocket_ping_interval / ping_timeout, wss://, the
+// - Not yet: permessage-deflate (offers are ignored), Settings::websocket_ping_interval / ping_timeout, wss://, the
 //   close timeout on the client side.
 #pragma once
 
@@ -231,10 +231,7 @@ public:
     virtual std::optional<std::string> select_subprotocol(std::span<const std::string> /*offered*/) {
         return std::nullopt;
     }
-    virtual std::size_t max_message_size() const {
-        if (const std::size_t* limit = setting<std::size_t>("websocket_max_message_size")) return *limit;
-        return std::size_t(10) * 1024 * 1024;
-    }
+    virtual std::size_t max_message_size() const { return settings().websocket_max_message_size; }
 
     // ------------------------------------------------------------ sending
 
@@ -350,7 +347,7 @@ private:
             failed = std::current_exception();
         }
         if (failed) {
-            log_hook_error("open", failed);
+            log_exception(failed);
             stream_->close();
         } else {
             co_await receive();
@@ -364,7 +361,7 @@ private:
             } catch (...) {
                 failed = std::current_exception();
             }
-            if (failed) log_hook_error("on_close", failed);
+            if (failed) log_exception(failed);
         }
     }
 
@@ -393,7 +390,7 @@ private:
                     failed = std::current_exception();
                 }
                 if (failed) {
-                    log_hook_error("a message hook", failed);
+                    log_exception(failed);
                     co_return;
                 }
             }
@@ -444,15 +441,6 @@ private:
             }
         }
         stream_->close();
-    }
-
-    void log_hook_error(std::string_view where, std::exception_ptr error) {
-        try {
-            std::rethrow_exception(error);
-        } catch (...) {
-            detail::log(detail::app_log, detail::log_level::error, "websocket", 0, "Uncaught exception in {} ({}): {}",
-                        where, request().uri, detail::describe_current_exception());
-        }
     }
 
     std::string close_frame(std::optional<int> code, std::string_view reason) {
