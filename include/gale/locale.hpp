@@ -104,7 +104,7 @@
 
 #include <fmt/core.h>
 
-#include <gale/detail/logging.hpp>
+#include "detail/logging.hpp"
 
 namespace gale::locale {
 

@@ -965,7 +965,8 @@ private:
             headers_.set("Vary", "Accept-Encoding");
         std::string_view type = headers_.get("Content-Type").value_or(std::string_view());
         type = type.substr(0, type.find(';'));
-        bool gzipping = request_->headers.get("Accept-Encoding", "").find("gzip") != std::string::npos &&
+        bool gzipping = request_->headers.get("Accept-Encoding").value_or(std::string_view()).find("gzip") !=
+                            std::string_view::npos &&
                         detail::compressible_type(type) && (!finishing || chunk.size() >= 1024) &&
                         !headers_.contains("Content-Encoding");
         if (!gzipping) return chunk;

@@ -78,13 +78,13 @@
 
 #include <openssl/evp.h>
 
-#include <gale/detail/logging.hpp>
-#include <gale/detail/websocket_frame.hpp>
-#include <gale/iostream.hpp>
-#include <gale/json.hpp>
-#include <gale/task.hpp>
-#include <gale/tcpclient.hpp>
-#include <gale/web.hpp>
+#include "detail/logging.hpp"
+#include "detail/websocket_frame.hpp"
+#include "iostream.hpp"
+#include "json.hpp"
+#include "task.hpp"
+#include "tcpclient.hpp"
+#include "web.hpp"
 
 namespace gale {
 
