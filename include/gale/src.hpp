@@ -1,0 +1,24 @@
+// The definitions gale compiles once in separate-compilation mode (see
+// detail/config.hpp): include this header in exactly one .cpp file of the
+// program, and define GALE_SEPARATE_COMPILATION in all of them.
+//
+//   // gale.cpp, compiled with -DGALE_SEPARATE_COMPILATION like every file
+//   #include <gale/src.hpp>
+//
+// With ASIO_SEPARATE_COMPILATION also defined everywhere, Asio's own
+// definitions (its <asio/impl/src.hpp>, TLS included) are compiled here too.
+// Meson's `gale-compiled` dependency does all of this.
+#pragma once
+
+#include "detail/config.hpp"
+
+#if !defined(GALE_SEPARATE_COMPILATION)
+#error "<gale/src.hpp> is for GALE_SEPARATE_COMPILATION builds: define it in every translation unit"
+#endif
+
+#if defined(ASIO_SEPARATE_COMPILATION)
+#include <asio/impl/src.hpp>
+#include <asio/ssl/impl/src.hpp>
+#endif
+
+// One line per header converted to the mode: its impl/<name>.ipp.
