@@ -22,3 +22,4 @@
 #endif
 
 // One line per header converted to the mode: its impl/<name>.ipp.
+#include "impl/regex.ipp"
