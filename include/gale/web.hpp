@@ -192,6 +192,30 @@ template <class>
 struct json_text_parser;
 }  // namespace detail
 
+// ---- templates (section: helper templates)
+// What render(), render_string() and locale() work with, defined by
+// <gale/web_template.hpp> and <gale/web_locale.hpp>: web.hpp leaves the
+// template engine and the locales out of what a plain handler compiles.
+class BaseLoader;
+class template_args;
+class template_namespace;
+struct ui_module_factory;
+namespace locale {
+class Locale;
+}
+// A function of Settings::ui_methods (Tornado's ui_methods: the handler
+// comes first, then the template's arguments).
+using ui_method = std::function<json::value(RequestHandler&, const template_args&)>;
+namespace detail {
+template <class>
+struct web_templates;
+template <class>
+struct web_locale;
+struct handler_templates;  // a request's UI modules and template namespace
+struct template_loaders;   // an Application's loaders, one per template path
+}  // namespace detail
+// ---- end templates
+
 // ------------------------------------------------------------------ errors
 
 // tornado.web's exceptions live in gale::web (gale::HTTPError is the
@@ -279,6 +303,22 @@ struct Settings {
     std::optional<IOLoop::duration> websocket_ping_interval{};
     std::optional<IOLoop::duration> websocket_ping_timeout{};
     // ---- end lead
+    // ---- templates (section: helper templates)
+    // The loader of render() (Tornado's template_loader), instead of a
+    // Loader over template_path.
+    std::shared_ptr<BaseLoader> template_loader{};
+    // Keep compiled templates (default: not in debug, so edits show up).
+    std::optional<bool> compiled_template_cache{};
+    // The function every {{ }} goes through; std::nullopt: none (Tornado's
+    // autoescape=None).
+    std::optional<std::string> autoescape = "xhtml_escape";
+    // "all", "single" or "oneline" for every template (unset: by extension).
+    std::optional<std::string> template_whitespace{};
+    // Functions every template sees ({"title_join", f}) and the UI modules of
+    // {% module Name(...) %} ({"Book", ui_module<BookModule>()}).
+    std::map<std::string, ui_method, std::less<>> ui_methods{};
+    std::map<std::string, std::shared_ptr<const ui_module_factory>, std::less<>> ui_modules{};
+    // ---- end templates
     std::map<std::string, std::any, std::less<>> extra{};
 };
 
@@ -907,6 +947,65 @@ public:
     std::string static_url(std::string_view path, bool include_host = false, bool include_version = true) const;
     // ---- end static
 
+    // ---- templates (section: helper templates)
+    // Tornado's render(): render_string, the UI modules' CSS and JavaScript
+    // put in the page, then finish(). render_string(): the template's text.
+    // values are the template's names (borrowed), or a template_namespace
+    // (for functions). Need #include <gale/web_template.hpp>.
+    template <class T = detail::web_templates<void>>
+    void render(std::string_view template_name, const json::object& values = {}) {
+        static_assert(requires { sizeof(T); }, "render() needs #include <gale/web_template.hpp>");
+        T::render(*this, template_name, values);
+    }
+    template <class T = detail::web_templates<void>>
+    void render(std::string_view template_name, const template_namespace& values) {
+        static_assert(requires { sizeof(T); }, "render() needs #include <gale/web_template.hpp>");
+        T::render(*this, template_name, values);
+    }
+    template <class T = detail::web_templates<void>>
+    std::string render_string(std::string_view template_name, const json::object& values = {}) {
+        static_assert(requires { sizeof(T); }, "render_string() needs #include <gale/web_template.hpp>");
+        return T::render_string(*this, template_name, values);
+    }
+    template <class T = detail::web_templates<void>>
+    std::string render_string(std::string_view template_name, const template_namespace& values) {
+        static_assert(requires { sizeof(T); }, "render_string() needs #include <gale/web_template.hpp>");
+        return T::render_string(*this, template_name, values);
+    }
+    // The directory of the templates: the template_path setting.
+    virtual std::string get_template_path() { return settings().template_path; }
+    // Adds names to (or replaces names of) the namespace every template of
+    // this handler sees, after the standard ones.
+    virtual void get_template_namespace(template_namespace& /*ns*/) {}
+
+    // Tornado's locale: get_user_locale(), else get_browser_locale(), once
+    // per request (set_locale replaces it). Needs #include <gale/web_locale.hpp>.
+    template <class L = detail::web_locale<void>>
+    const gale::locale::Locale& locale() {
+        static_assert(requires { sizeof(L); }, "locale() needs #include <gale/web_locale.hpp>");
+        if (!locale_) locale_ = get_user_locale();
+        if (!locale_) locale_ = &get_browser_locale<L>();
+        return *locale_;
+    }
+    void set_locale(const gale::locale::Locale& l) noexcept { locale_ = &l; }
+    // Override to choose the locale (e.g. the user's); nullptr: the browser's.
+    virtual const gale::locale::Locale* get_user_locale() { return nullptr; }
+    // The Accept-Language header's best supported locale, else default_code's.
+    template <class L = detail::web_locale<void>>
+    const gale::locale::Locale& get_browser_locale(std::string_view default_code = "en_US") {
+        static_assert(requires { sizeof(L); }, "get_browser_locale() needs #include <gale/web_locale.hpp>");
+        return L::browser_locale(*this, default_code);
+    }
+
+private:
+    template <class>
+    friend struct detail::web_templates;
+    const gale::locale::Locale* locale_ = nullptr;
+    std::shared_ptr<detail::handler_templates> templates_;
+
+public:
+    // ---- end templates
+
 private:
     template <class H, class Args>
     friend task<void> detail::run_handler(Application&, HTTPServerRequest&, route_params, const void*, std::size_t);
@@ -1377,6 +1476,11 @@ private:
     std::vector<host_group> hosts_;
     std::shared_ptr<const handler_factory> not_found_;
     std::vector<std::unique_ptr<HTTPServer>> servers_;
+    // ---- templates (section: helper templates)
+    template <class>
+    friend struct detail::web_templates;
+    std::shared_ptr<detail::template_loaders> template_loaders_;
+    // ---- end templates
 };
 
 // ------------------------------------------------------------------ RequestHandler members needing Application
