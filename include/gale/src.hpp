@@ -23,3 +23,5 @@
 
 // One line per header converted to the mode: its impl/<name>.ipp.
 #include "impl/regex.ipp"
+#include "impl/stream_buffer.ipp"
+#include "impl/iostream.ipp"

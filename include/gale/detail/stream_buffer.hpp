@@ -8,14 +8,12 @@
 // blocks, grown for big messages, are freed as soon as they empty.
 #pragma once
 
-#include <algorithm>
 #include <array>
 #include <cstddef>
-#include <cstring>
-#include <new>
 #include <span>
 #include <string_view>
-#include <utility>
+
+#include "config.hpp"
 
 namespace gale::detail {
 
@@ -24,37 +22,19 @@ public:
     static constexpr std::size_t block_size = 16 * 1024;
     static constexpr std::size_t max_cached = 32;
 
-    static char* acquire() {
-        if (stream_block_pool* pool = local(); pool && pool->count_ > 0) return pool->free_[--pool->count_];
-        return static_cast<char*>(::operator new(block_size));
-    }
-
-    static void recycle(char* block) noexcept {
-        stream_block_pool* pool = local();
-        if (pool && pool->count_ < max_cached) pool->free_[pool->count_++] = block;
-        else ::operator delete(block);
-    }
+    static char* acquire();
+    static void recycle(char* block) noexcept;
 
     stream_block_pool() = default;
     stream_block_pool(const stream_block_pool&) = delete;
     stream_block_pool& operator=(const stream_block_pool&) = delete;
-    ~stream_block_pool() {
-        while (count_ > 0) ::operator delete(free_[--count_]);
-        destroyed() = true;
-    }
+    ~stream_block_pool();
 
 private:
     // Null once the thread's pool is gone: streams destroyed later in thread
     // teardown (by a loop owned by another thread_local) then free directly.
-    static stream_block_pool* local() noexcept {
-        if (destroyed()) return nullptr;
-        thread_local stream_block_pool pool;
-        return &pool;
-    }
-    static bool& destroyed() noexcept {
-        thread_local bool flag = false;  // trivially destructible: valid until the thread ends
-        return flag;
-    }
+    static stream_block_pool* local() noexcept;
+    static bool& destroyed() noexcept;
 
     std::array<char*, max_cached> free_{};
     std::size_t count_ = 0;
@@ -86,29 +66,14 @@ public:
 
     // Free space to receive into, at most `limit` bytes (limit > 0). The
     // buffer compacts or grows so a read is never starved to a few bytes.
-    std::span<char> prepare(std::size_t limit) {
-        if (!data_) {
-            data_ = stream_block_pool::acquire();
-            capacity_ = stream_block_pool::block_size;
-        } else if (capacity_ - end_ < min_read) {
-            // Compacting moves at most half a block; otherwise doubling keeps
-            // the copies of a large message amortised.
-            if (begin_ >= capacity_ / 2) move_to(data_, capacity_);
-            else move_to(allocate(capacity_ * 2), capacity_ * 2);
-        }
-        return {data_ + end_, std::min(capacity_ - end_, limit)};
-    }
+    std::span<char> prepare(std::size_t limit);
 
     // Marks n bytes of the span from prepare() as received.
     void commit(std::size_t n) noexcept { end_ += n; }
 
     // Makes room for `total` buffered bytes in all, so a read of known size
     // does not grow the block step by step.
-    void reserve(std::size_t total) {
-        if (total <= capacity_ - begin_) return;
-        if (total <= capacity_) move_to(data_, capacity_);
-        else move_to(allocate(total), total);
-    }
+    void reserve(std::size_t total);
 
     // Hands the block back when nothing is buffered (an idle stream).
     void release() noexcept {
@@ -116,32 +81,11 @@ public:
     }
 
 private:
-    static char* allocate(std::size_t size) {
-        return size == stream_block_pool::block_size ? stream_block_pool::acquire()
-                                                     : static_cast<char*>(::operator new(size));
-    }
-
-    void free_storage() noexcept {
-        if (!data_) return;
-        if (capacity_ == stream_block_pool::block_size) stream_block_pool::recycle(data_);
-        else ::operator delete(data_);
-        data_ = nullptr;
-        capacity_ = begin_ = end_ = 0;
-    }
-
+    static char* allocate(std::size_t size);
+    void free_storage() noexcept;
     // Moves the buffered bytes to the start of `target` (which may be the
     // current block), adopting it.
-    void move_to(char* target, std::size_t target_capacity) noexcept {
-        std::size_t n = size();
-        if (n > 0) std::memmove(target, data_ + begin_, n);
-        if (target != data_) {
-            free_storage();
-            data_ = target;
-            capacity_ = target_capacity;
-        }
-        begin_ = 0;
-        end_ = n;
-    }
+    void move_to(char* target, std::size_t target_capacity) noexcept;
 
     char* data_ = nullptr;
     std::size_t capacity_ = 0;
@@ -150,3 +94,7 @@ private:
 };
 
 }  // namespace gale::detail
+
+#if GALE_HEADER_ONLY
+#include "../impl/stream_buffer.ipp"
+#endif
