@@ -7,6 +7,8 @@
 #   3. wrap:   the Meson project tests/packaging/consumer, whose
 #              subprojects/gale.wrap is pointed at a git snapshot of this work
 #              tree; Meson clones it and dependency('gale') falls back to it
+# Steps 1 and 3 also build it in gale's separate-compilation mode (a file
+# that includes <gale/src.hpp>; the gale-compiled dependency).
 # Each step prints PASS, FAIL or SKIP; the script exits non-zero if any failed.
 # Everything happens in a temporary directory (KEEP_TMP=1 keeps it), and
 # nothing is downloaded: steps 1 and 3 use the installed Asio, {fmt} and
@@ -92,6 +94,17 @@ step_bare_include() {
     "$tmp/bare_consumer"
 }
 
+# The separate-compilation mode by hand: every file with the two macros,
+# and <gale/src.hpp> compiled in one of them.
+step_bare_separate() {
+    local defines=(-DGALE_SEPARATE_COMPILATION -DASIO_SEPARATE_COMPILATION)
+    echo '#include <gale/src.hpp>' >"$tmp/gale_src.cpp"
+    "$cxx" -std=c++20 "${defines[@]}" -I"$src/include" -c "$tmp/gale_src.cpp" -o "$tmp/gale_src.o"
+    "$cxx" -std=c++20 "${defines[@]}" -I"$src/include" "$consumer_src/main.cpp" "$tmp/gale_src.o" \
+        -o "$tmp/bare_separate_consumer" -lfmt -lssl -lcrypto -lz -lpcre2-8 -pthread
+    "$tmp/bare_separate_consumer"
+}
+
 step_pkg_config() {
     local prefix=$tmp/prefix build=$tmp/build-install
     meson_setup "$build" "$src" --prefix="$prefix" \
@@ -168,6 +181,7 @@ step_meson_wrap() {
     meson introspect "$build" --projectinfo | json_field subprojects | grep -qx gale
     meson compile -C "$build" -j 2
     "$build/consumer"
+    "$build/consumer_compiled"
 }
 
 # include/gale/version.hpp and meson.build's project version agree.
@@ -182,6 +196,7 @@ step_version() {
 cd "$tmp"
 run_step version step_version
 run_step bare-include step_bare_include system
+run_step bare-separate step_bare_separate system
 run_step pkg-config step_pkg_config
 run_step meson-wrap step_meson_wrap system
 
