@@ -8,6 +8,8 @@ packages=(
   libasio-dev libfmt-dev libsimdjson-dev doctest-dev
   libssl-dev zlib1g-dev libpcre2-dev openssl
   python3 python3-tornado python3-websockets curl
+  # the chat example's browser test and the deployment test behind nginx
+  chromium nginx-light
 )
 
 missing=()
