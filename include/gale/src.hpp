@@ -25,3 +25,4 @@
 #include "impl/regex.ipp"
 #include "impl/stream_buffer.ipp"
 #include "impl/iostream.ipp"
+#include "impl/routing.ipp"
