@@ -1,6 +1,9 @@
 // Tests for <gale/process.hpp>: a real multi-process server
-// (tests/fork_server.cpp) bound once and forked, talked to over HTTP.
+// (tests/fork_server.cpp) bound once and forked, talked to over HTTP; and
+// Subprocess with real programs (sh, cat) on pipes.
 #include <gale/process.hpp>
+
+#include <gale/gen.hpp>
 
 #include <signal.h>
 #include <spawn.h>
@@ -34,6 +37,8 @@ std::filesystem::path fork_server_path() {
     return std::filesystem::read_symlink("/proc/self/exe").parent_path() / "fork_server";
 }
 
+using gale_test::run_async;
+
 // One HTTP/1.0 request on a new connection; the body, or "" if the
 // connection failed or was cut (a child exiting mid-request).
 std::string get(std::uint16_t port, const std::string& path) {
@@ -55,7 +60,7 @@ struct fork_server {
     pid_t group = -1;  // its process group
     std::uint16_t port = 0;
 
-    fork_server() {
+    explicit fork_server(std::vector<std::string> args = {}) {
         int out[2];
         REQUIRE(::pipe(out) == 0);
         posix_spawn_file_actions_t actions;
@@ -67,8 +72,10 @@ struct fork_server {
         posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
         posix_spawnattr_setpgroup(&attributes, 0);
         std::string path = fork_server_path().string();
-        char* argv[] = {path.data(), nullptr};
-        int spawned = posix_spawn(&pid, path.c_str(), &actions, &attributes, argv, environ);
+        std::vector<char*> argv{path.data()};
+        for (std::string& arg : args) argv.push_back(arg.data());
+        argv.push_back(nullptr);
+        int spawned = posix_spawn(&pid, path.c_str(), &actions, &attributes, argv.data(), environ);
         posix_spawnattr_destroy(&attributes);
         posix_spawn_file_actions_destroy(&actions);
         ::close(out[1]);
@@ -84,6 +91,19 @@ struct fork_server {
     ~fork_server() {
         ::kill(-group, SIGKILL);  // the parent and its children, whatever is left
         if (pid > 0) ::waitpid(pid, nullptr, 0);
+    }
+
+    // Waits (boundedly) for the parent to exit; its wait status, or -1.
+    int parent_status() {
+        int status = -1;
+        for (int i = 0; i < 1000; ++i) {
+            if (::waitpid(pid, &status, WNOHANG) == pid) {
+                pid = -1;
+                return status;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        return -1;
     }
 
     // Task id -> pid, from answers on new connections, until both children
@@ -143,4 +163,193 @@ TEST_CASE("forked children share the listening socket and the parent restarts a 
     REQUIRE(server.pid == -1);
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("a child killed by a signal is restarted, and past max_restarts the parent gives up") {
+    fork_server server({"1"});  // max_restarts = 1
+    std::map<int, int> first = server.children();
+    REQUIRE(first.size() == 2);
+
+    get(server.port, "/kill");  // SIGKILL: restart 1 of 1
+    std::set<int> restarted;
+    for (int i = 0; i < 100 && restarted.empty(); ++i)
+        for (auto [id, pid] : server.children())
+            if (pid != first[id]) restarted.insert(id);
+    CHECK(restarted.size() == 1);
+
+    get(server.port, "/crash");  // restart 2 of 1: fork_processes throws in the parent
+    int status = server.parent_status();
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 5);  // fork_server's "Too many child restarts" exit
+}
+
+// ------------------------------------------------------------------ Subprocess
+
+TEST_CASE("Subprocess: stdout as an IOStream, and the exit status") {
+    auto [output, status] = run_async([]() -> gale::task<std::pair<std::string, int>> {
+        gale::Subprocess proc({"echo", "hello", "world"}, {.out = gale::stdio::stream});
+        CHECK(proc.pid() > 0);
+        CHECK(proc.stdin_stream() == nullptr);
+        CHECK(proc.stderr_stream() == nullptr);
+        std::string out = co_await proc.stdout_stream()->read_until_close();
+        int code = co_await proc.wait_for_exit();
+        CHECK(proc.returncode() == 0);
+        co_return std::pair{out, code};
+    });
+    CHECK(output == "hello world\n");
+    CHECK(status == 0);
+}
+
+TEST_CASE("Subprocess: a megabyte through cat, written and read concurrently") {
+    std::string sent;
+    for (int i = 0; sent.size() < 1024 * 1024; ++i) sent += "line " + std::to_string(i) + "\n";
+    std::string received = run_async([&sent]() -> gale::task<std::string> {
+        gale::Subprocess proc({"cat"}, {.in = gale::stdio::stream, .out = gale::stdio::stream});
+        auto feed = [](std::shared_ptr<gale::IOStream> in, const std::string& data) -> gale::task<void> {
+            co_await in->write(data);  // more than a pipe holds: waits for cat to read
+            in->close();
+        };
+        auto [fed, out] = co_await gale::gather(feed(proc.stdin_stream(), sent),
+                                                proc.stdout_stream()->read_until_close());
+        (void)fed;
+        co_await proc.wait_for_exit();
+        co_return out;
+    });
+    CHECK(received.size() == sent.size());
+    CHECK(received == sent);
+}
+
+TEST_CASE("Subprocess: stderr on its own pipe, or merged into stdout") {
+    auto [out, err, merged] = run_async([]() -> gale::task<std::tuple<std::string, std::string, std::string>> {
+        const std::vector<std::string> script{"sh", "-c", "echo out; echo err >&2"};
+        gale::Subprocess apart(script, {.out = gale::stdio::stream, .err = gale::stdio::stream});
+        auto [o, e] = co_await gale::gather(apart.stdout_stream()->read_until_close(),
+                                            apart.stderr_stream()->read_until_close());
+        co_await apart.wait_for_exit();
+        gale::Subprocess together(script, {.out = gale::stdio::stream, .err = gale::stdio::to_stdout});
+        CHECK(together.stderr_stream() == nullptr);
+        std::string m = co_await together.stdout_stream()->read_until_close();
+        co_await together.wait_for_exit();
+        co_return std::tuple{o, e, m};
+    });
+    CHECK(out == "out\n");
+    CHECK(err == "err\n");
+    CHECK(merged == "out\nerr\n");
+}
+
+TEST_CASE("Subprocess: cwd, env and /dev/null") {
+    std::string out = run_async([]() -> gale::task<std::string> {
+        gale::Subprocess proc({"/bin/sh", "-c", "pwd; echo \"$GALE_TEST\"; cat; echo done"},
+                              {.in = gale::stdio::devnull, .out = gale::stdio::stream, .cwd = "/tmp",
+                               .env = std::vector<std::string>{"GALE_TEST=from env"}});
+        std::string text = co_await proc.stdout_stream()->read_until_close();
+        co_await proc.wait_for_exit();
+        co_return text;
+    });
+    CHECK(out == "/tmp\nfrom env\ndone\n");
+}
+
+TEST_CASE("Subprocess: wait_for_exit raises CalledProcessError, or returns the status when told not to") {
+    run_async([]() -> gale::task<void> {
+        gale::Subprocess failing({"sh", "-c", "exit 3"});
+        gale::CalledProcessError error =
+            co_await gale_test::thrown<gale::CalledProcessError>(failing.wait_for_exit());
+        CHECK(error.returncode() == 3);
+        CHECK(std::string(error.what()) == "Command 'sh -c exit 3' returned non-zero exit status 3.");
+        CHECK(co_await failing.wait_for_exit(false) == 3);  // again, and after the exit
+        CHECK(failing.returncode() == 3);
+    });
+}
+
+TEST_CASE("Subprocess: a child killed by a signal has minus the signal as its returncode") {
+    run_async([]() -> gale::task<void> {
+        gale::Subprocess sleeper({"sleep", "60"});
+        // Two waiters at once, and an exit callback.
+        std::optional<int> called_with;
+        sleeper.set_exit_callback([&called_with](int code) { called_with = code; });
+        ::kill(sleeper.pid(), SIGTERM);
+        auto [a, b] = co_await gale::gather(sleeper.wait_for_exit(false), sleeper.wait_for_exit(false));
+        CHECK(a == -SIGTERM);
+        CHECK(b == -SIGTERM);
+        CHECK(called_with == -SIGTERM);
+        gale::CalledProcessError error =
+            co_await gale_test::thrown<gale::CalledProcessError>(sleeper.wait_for_exit());
+        CHECK(std::string(error.what()) == "Command 'sleep 60' died with signal 15.");
+
+        // A callback set after the exit still runs, on a later turn.
+        std::optional<int> late;
+        sleeper.set_exit_callback([&late](int code) { late = code; });
+        CHECK_FALSE(late.has_value());
+        co_await gale::sleep(std::chrono::milliseconds(1));
+        CHECK(late == -SIGTERM);
+    });
+}
+
+TEST_CASE("Subprocess: the loop runs while a child lives (the child waits for this side)") {
+    std::string answer = run_async([]() -> gale::task<std::string> {
+        gale::Subprocess proc({"sh", "-c", "read line; echo \"got $line\""},
+                              {.in = gale::stdio::stream, .out = gale::stdio::stream});
+        // The child exits only after another coroutine of this loop writes.
+        auto later = [](std::shared_ptr<gale::IOStream> in) -> gale::task<void> {
+            co_await gale::sleep(std::chrono::milliseconds(20));
+            co_await in->write("ping\n");
+        };
+        auto [status, wrote] = co_await gale::gather(proc.wait_for_exit(), later(proc.stdin_stream()));
+        (void)wrote;
+        CHECK(status == 0);
+        co_return co_await proc.stdout_stream()->read_until_close();
+    });
+    CHECK(answer == "got ping\n");
+}
+
+TEST_CASE("Subprocess: writing to a child that stopped reading fails with StreamClosedError, not SIGPIPE") {
+    bool refused = run_async([]() -> gale::task<bool> {
+        gale::Subprocess proc({"true"}, {.in = gale::stdio::stream});
+        co_await proc.wait_for_exit();
+        co_return co_await gale_test::throws<gale::StreamClosedError>(
+            proc.stdin_stream()->write(std::string(256 * 1024, 'x')));
+    });
+    CHECK(refused);
+}
+
+TEST_CASE("Subprocess: a program that cannot be run throws at once") {
+    run_async([]() -> gale::task<void> {
+        CHECK_THROWS_AS(gale::Subprocess({"/nonexistent/gale-program"}), std::system_error);
+        CHECK_THROWS_AS(gale::Subprocess({}), std::invalid_argument);
+        co_return;
+    });
+}
+
+TEST_CASE("Subprocess: a child is reaped even after its Subprocess is gone") {
+    pid_t pid = run_async([]() -> gale::task<pid_t> {
+        std::shared_ptr<gale::IOStream> in;
+        pid_t child = -1;
+        {
+            gale::Subprocess proc({"cat"}, {.in = gale::stdio::stream});
+            in = proc.stdin_stream();
+            child = proc.pid();
+        }
+        in->close();  // cat exits now
+        // A zombie still answers kill(pid, 0); a reaped child does not.
+        for (int i = 0; i < 500 && ::kill(child, 0) == 0; ++i) co_await gale::sleep(std::chrono::milliseconds(10));
+        co_return child;
+    });
+    CHECK(::kill(pid, 0) == -1);
+    CHECK(errno == ESRCH);
+}
+
+TEST_CASE("Subprocess: loops on two threads each get their own children's exits") {
+    auto run_one = [](int code, int& result) {
+        result = run_async([code]() -> gale::task<int> {
+            gale::Subprocess proc({"sh", "-c", "sleep 0.05; exit " + std::to_string(code)});
+            co_return co_await proc.wait_for_exit(false);
+        });
+    };
+    int first = -1, second = -1;
+    std::thread a(run_one, 4, std::ref(first));
+    std::thread b(run_one, 6, std::ref(second));
+    a.join();
+    b.join();
+    CHECK(first == 4);
+    CHECK(second == 6);
 }
