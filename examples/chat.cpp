@@ -28,12 +28,15 @@
 
 #include "example_args.hpp"
 
-// --name=DIR, else chat/<name without _path> beside this file.
+// --name=DIR, else chat/<beside> next to this file. A relative __FILE__ is
+// relative to the build directory, the parent of this program's examples/.
 std::string chat_directory(const example::args& args, std::string_view option, std::string_view beside) {
     std::string given = args.get(option);
     if (!given.empty()) return std::filesystem::absolute(given).string();
-    std::filesystem::path path = std::filesystem::path(__FILE__).parent_path() / "chat" / beside;
-    return std::filesystem::absolute(path).lexically_normal().string();
+    std::filesystem::path source(__FILE__);
+    if (source.is_relative())
+        source = std::filesystem::canonical("/proc/self/exe").parent_path().parent_path() / source;
+    return (source.parent_path() / "chat" / beside).lexically_normal().string();
 }
 
 struct IndexHandler : gale::RequestHandler {
