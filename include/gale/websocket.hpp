@@ -1,4 +1,4 @@
-// gale/websocket.hpp — tornado.websocket: WebSocket handlers (RFC 6455) on gale::web.
+// gale/websocket.hpp — tornado.websocket: WebSocket handlers (RFC 6455, RFC 7692) on gale::web, and a client.
 //
 //   struct WebSocketClosedError : std::runtime_error      // write_message / ping on a closing connection
 //   template <class Derived>
@@ -10,15 +10,19 @@
 //     virtual hooks: check_origin(origin) -> bool          // default: the Origin's host is the Host header
 //                    select_subprotocol(offered) -> optional<string>
 //                    max_message_size() -> size_t          // default: Settings::websocket_max_message_size
+//                    get_compression_options() -> optional<websocket_compression_options>   // default: none
+//                    ping_interval(), ping_timeout() -> optional<duration>   // default: Settings::websocket_ping_*
 //     write_message(text, binary = false), write_message(json)   // awaitable, see below
 //     ping(data = ""), close(code = nullopt, reason = ""), is_closing()
 //     close_code(), close_reason(), selected_subprotocol()
+//   struct websocket_compression_options { compression_level = 6, mem_level = 8 }   // Tornado's dict, zlib's
 //
-//   task<WebSocketClientConnection> websocket_connect(url, websocket_connect_options = {})   // ws:// only
-//     websocket_connect_options { subprotocols, connect_timeout, max_message_size }
+//   task<WebSocketClientConnection> websocket_connect(url, websocket_connect_options = {})   // ws:// and wss://
+//     websocket_connect_options { subprotocols, connect_timeout, request_timeout (20 s), max_message_size,
+//                                 compression_options, ping_interval, ping_timeout, ssl_options }
 //     WebSocketClientConnection: read_message() -> task<optional<WebSocketMessage{data, binary}>> (nullopt once
-//       closed), write_message(text, binary = false), ping(data), close(code, reason), close_code(),
-//       close_reason(), selected_subprotocol()
+//       closed), write_message(text, binary = false), ping(data), close(code, reason), is_closing(), close_code(),
+//       close_reason(), selected_subprotocol(), compressing()
 //   struct WebSocketError : std::runtime_error           // the handshake failed ("HTTP 404: Not Found")
 //
 //   struct Echo : gale::WebSocketHandler<Echo> {
@@ -35,29 +39,52 @@
 //   400 "Missing/Invalid WebSocket headers" without Host or Sec-WebSocket-Key. Otherwise it answers 101 (through
 //   finish(), so the access log shows the 101 as Tornado's does), takes the stream from HTTP (detach) and runs
 //   the connection inside get() itself: open(), then one message at a time, then on_close() exactly once. The
-//   handler object therefore lives until the connection is closed; anything that keeps a pointer to it (a chat
-//   room's set of users) must drop it in on_close().
+//   handler object therefore lives until the connection is closed, and no longer: anything that keeps a
+//   pointer to it (a chat room's set of users) must drop it in on_close().
 // - The views handed to on_message / on_ping / on_pong are valid until the hook (or its task) finishes.
 // - write_message / ping queue the frame at once (awaiting is optional, as in Tornado) and throw
 //   WebSocketClosedError if the connection is closing; awaiting the result waits until the kernel has the frame
-//   and throws WebSocketClosedError if the connection closed first. Use them from the loop's thread only:
-//   another thread posts the work with loop.add_callback(...) (loop: the IOLoop that served the request,
-//   IOLoop::current() in open()), and the posted callback finds the handler in a set kept on that loop (a
-//   chat room's users, each removed in its on_close()) before writing, never through a pointer captured on
-//   the other thread. A broadcast that awaits between writes iterates over a copy of the set (connections
-//   may close meanwhile) and skips those that are closing.
+//   and throws WebSocketClosedError if the connection closed first.
+// - Threads. A connection belongs to the loop that serves it; write_message, ping and close must run on that
+//   loop's thread. Another thread (a worker, a message queue's consumer) posts the work to the loop, whose
+//   add_callback is the one thread-safe IOLoop call, and the posted callback finds the connection on the loop's
+//   side before writing:
+//       gale::IOLoop* loop;                           // = &gale::IOLoop::current(), saved in open()
+//       loop->add_callback([text = std::string(text)] {   // from any thread; copy the data, not views
+//           for (Chat* user : Chat::users) (void)user->write_message(text);   // Chat::users: the loop's own set
+//       });
+//   Never capture a handler pointer on the other thread and use it in the callback: the connection may have
+//   closed (and the handler gone) by the time the callback runs; the set, kept on the loop (insert in open(),
+//   erase in on_close()), is what says who is still there.
+// - Broadcasting. A loop that writes to every member of a set without awaiting between the writes is safe: no
+//   connection can close (nor on_close run) in the middle of it, and a member that is already closing throws
+//   WebSocketClosedError, which the loop skips. A broadcast that awaits between writes (co_await
+//   write_message(...) for back-pressure) must copy the set first and, after each wait, write only to members
+//   still in the live set: a member that closed meanwhile has been erased in on_close() and its handler freed.
 // - close(code, reason) sends a close frame (code 1000 when only a reason is given) and waits up to 5 seconds for
-//   the peer's; a close frame from the peer sets close_code() / close_reason() and is answered with its code.
-// - Protocol errors from the peer (unmasked frame, reserved bits, unknown opcode, bad control frame, bad
-//   fragment order, a close code that may not be sent) close the connection with 1002, invalid UTF-8 in a text
-//   message with 1007, a message over max_message_size() with 1009 "message too big". Unlike Tornado, which
-//   drops the TCP connection silently, gale sends that close frame first (RFC 6455 section 7.1.7).
+//   the peer's, then closes the connection (Tornado's close handshake, on the server and the client); a close
+//   frame from the peer sets close_code() / close_reason() and is answered with its code.
+// - Keepalive (Tornado 6.2's start_pinging): with ping_interval() (Settings::websocket_ping_interval, or the
+//   client's ping_interval option) a ping goes out every interval; when no pong has come for ping_timeout (default:
+//   3 intervals, at least 30 seconds), the connection is closed with close(): a close frame without a code or
+//   reason, as Tornado 6.2 sends (later Tornados send reason "ping timed out"). A client sees pongs while
+//   read_message() runs.
+// - permessage-deflate (RFC 7692; see detail/websocket_deflate.hpp): a handler whose get_compression_options()
+//   returns options accepts a client's first acceptable offer with the offer's parameters
+//   (server_no_context_takeover, client_no_context_takeover, server_max_window_bits, client_max_window_bits), as
+//   Tornado; a client with compression_options offers "permessage-deflate; client_max_window_bits". Messages are
+//   then all sent compressed (RSV1); compressed messages are inflated up to max_message_size(), past which the
+//   connection closes with 1009 "message too big after decompression".
+// - Protocol errors from the peer (unmasked frame, reserved bits, RSV1 without permessage-deflate or on a control
+//   or continuation frame, unknown opcode, bad control frame, bad fragment order, corrupt compressed data, a close
+//   code that may not be sent) close the connection with 1002, invalid UTF-8 in a text message with 1007, a
+//   message over max_message_size() with 1009 "message too big". Unlike Tornado, which drops the TCP connection
+//   silently, gale sends that close frame first (RFC 6455 section 7.1.7).
 // - An exception from open() or a message hook is logged as Tornado's log_exception does and drops the
 //   connection.
 // - The client masks every frame (a fresh key per frame), answers pings and the server's close frame inside
-//   read_message(), and applies the same protocol checks (server frames must not be masked).
-// - Not yet: permessage-deflate (offers are ignored), Settings::websocket_ping_interval / ping_timeout, wss://, the
-//   close timeout on the client side.
+//   read_message(), and applies the same protocol checks (server frames must not be masked). wss:// connects
+//   with options.ssl_options, or create_default_context() (the system's CAs, the host name checked).
 #pragma once
 
 #include <chrono>
@@ -80,8 +107,12 @@
 
 #include "detail/logging.hpp"
 #include "detail/websocket_frame.hpp"
+#include "detail/websocket_deflate.hpp"
+#include "gen.hpp"
+#include "ioloop.hpp"
 #include "iostream.hpp"
 #include "json.hpp"
+#include "ssl.hpp"
 #include "task.hpp"
 #include "tcpclient.hpp"
 #include "web.hpp"
@@ -200,6 +231,222 @@ private:
     IOStream::write_awaiter write_;
 };
 
+// Tornado's compression options (get_compression_options(), websocket_connect's compression_options):
+// compression_level (6) and mem_level (8), zlib's.
+using websocket_compression_options = detail::ws::compression_options;
+
+namespace detail::ws {
+
+// Tornado's _WebSocketParams, and the close handshake's time limit (5 seconds in Tornado).
+struct connection_params {
+    std::size_t max_message_size = std::size_t(10) * 1024 * 1024;
+    std::optional<IOLoop::duration> ping_interval{};
+    std::optional<IOLoop::duration> ping_timeout{};
+    IOLoop::duration close_timeout = std::chrono::seconds(5);
+};
+
+// One end of an open WebSocket (Tornado's WebSocketProtocol13), shared by the server's handler and
+// the client: frames out (masked by a client, compressed once permessage-deflate is agreed), events
+// in, the close handshake with its time limit, and keepalive pings. Its timers hold it weakly.
+class connection : public std::enable_shared_from_this<connection> {
+public:
+    connection(std::shared_ptr<IOStream> stream, bool server_side, connection_params params)
+        : stream_(std::move(stream)),
+          reader_(server_side, params.max_message_size),
+          params_(params),
+          loop_(&IOLoop::current()),
+          server_side_(server_side) {}
+    connection(const connection&) = delete;
+    connection& operator=(const connection&) = delete;
+    ~connection() { stop_timers(); }
+
+    // permessage-deflate was agreed: this side compresses with its own parameters and inflates with the peer's.
+    void use_deflate(const deflate_params& agreed, const compression_options& options) {
+        bool takeover_out = !(server_side_ ? agreed.server_no_context_takeover : agreed.client_no_context_takeover);
+        bool takeover_in = !(server_side_ ? agreed.client_no_context_takeover : agreed.server_no_context_takeover);
+        deflater_.emplace(takeover_out, server_side_ ? agreed.server_max_window_bits : agreed.client_max_window_bits,
+                          options);
+        reader_.use_inflater(takeover_in, server_side_ ? agreed.client_max_window_bits : agreed.server_max_window_bits);
+    }
+
+    websocket_write write_message(std::string_view message, bool binary) {
+        if (is_closing()) throw WebSocketClosedError();
+        return websocket_write(send(binary ? opcode::binary : opcode::text, message));
+    }
+    // Data: at most 125 bytes (std::invalid_argument otherwise).
+    websocket_write ping(std::string_view data) {
+        if (data.size() > 125) throw std::invalid_argument("ping data too long");
+        if (is_closing()) throw WebSocketClosedError();
+        return websocket_write(send(opcode::ping, data));
+    }
+
+    // Tornado's close(): our close frame (once), then the stream ends when the peer's has come or the
+    // close timeout passes; pinging stops.
+    void close(std::optional<int> code, std::string_view reason) {
+        if (!sent_close_) {
+            sent_close_ = true;
+            if (!stream_->closed()) {
+                try {
+                    (void)send(opcode::close, close_payload(code, reason));
+                } catch (const StreamClosedError&) {
+                    stream_->close();
+                }
+            }
+        }
+        if (got_close_) {
+            stop_timers();
+            stream_->close();
+        } else if (!close_timer_) {
+            close_timer_ = loop_->call_later(params_.close_timeout,
+                                                        [weak = std::weak_ptr<IOStream>(stream_)] {
+                                                            if (auto s = weak.lock()) s->close();
+                                                        });
+        }
+        if (pinger_) pinger_->stop();
+    }
+
+    bool is_closing() const noexcept { return stream_->closed() || got_close_ || sent_close_; }
+
+    // The peer's next message, ping, pong, close or protocol error (kind error, with our close frame
+    // sent and the stream closed). Pings are answered, a close frame is answered with its code.
+    // StreamClosedError once the stream has ended. The event's views live until the next call.
+    task<event> next_event() {
+        for (;;) {
+            event e = reader_.next(stream_->read_buffer());
+            if (e.what == event::kind::need_more) {
+                if (e.used)
+                    stream_->consume(e.used);
+                else
+                    co_await stream_->fill();
+                continue;
+            }
+            stream_->consume(e.used);
+            switch (e.what) {
+                case event::kind::error:
+                    co_await fail(*e.code, e.reason);
+                    break;
+                case event::kind::ping:
+                    if (!sent_close_ && !stream_->closed()) (void)send(opcode::pong, e.data);  // nothing after our close
+                    break;
+                case event::kind::pong:
+                    last_pong_ = loop_->time();
+                    break;
+                case event::kind::close:
+                    got_close_ = true;
+                    close_code_ = e.code;
+                    if (e.code) close_reason_ = std::string(e.reason);
+                    close(close_code_, {});  // echo the code (RFC 6455 section 5.5.1)
+                    break;
+                default:
+                    break;
+            }
+            co_return e;
+        }
+    }
+
+    // Tornado's start_pinging: a ping every ping_interval; close() when no pong came for ping_timeout
+    // (default: 3 intervals, at least 30 seconds).
+    void start_pinging() {
+        if (!params_.ping_interval || *params_.ping_interval <= IOLoop::duration::zero()) return;
+        last_ping_ = last_pong_ = loop_->time();
+        pinger_.emplace([weak = weak_from_this()] {
+            if (auto self = weak.lock()) self->periodic_ping();
+        }, *params_.ping_interval);
+        pinger_->start();
+    }
+
+    // The connection is over: no more timers, the stream is closed.
+    void finish() {
+        stop_timers();
+        stream_->close();
+    }
+
+    bool closed() const noexcept { return stream_->closed(); }
+    void set_nodelay(bool value) { stream_->set_nodelay(value); }
+    IOStream& stream() noexcept { return *stream_; }
+    std::optional<int> close_code() const noexcept { return close_code_; }
+    const std::optional<std::string>& close_reason() const noexcept { return close_reason_; }
+    bool compressing() const noexcept { return deflater_.has_value(); }
+
+private:
+    IOStream::write_awaiter send(opcode op, std::string_view payload) {
+        bool compress = deflater_ && (op == opcode::text || op == opcode::binary);
+        if (compress) {
+            deflater_->compress(payload, compressed_);
+            payload = compressed_;
+        }
+        out_.clear();
+        if (server_side_) {
+            append_head(out_, op, payload.size(), true, false, compress);
+            return stream_->write(std::string_view(out_), payload);
+        }
+        thread_local std::mt19937 random{std::random_device{}()};
+        mask_key key;
+        std::uint32_t bits = static_cast<std::uint32_t>(random());
+        std::memcpy(key.data(), &bits, 4);
+        append_frame(out_, op, payload, true, &key, compress);
+        return stream_->write(std::string_view(out_));
+    }
+
+    // Fails the connection: our close frame with the code, then the TCP connection ends.
+    task<void> fail(int code, std::string_view reason) {
+        detail::log(gen_log, log_level::debug, "websocket", 0, "WebSocket protocol error: {} {}", code, reason);
+        if (!sent_close_ && !stream_->closed()) {
+            sent_close_ = true;
+            try {
+                co_await send(opcode::close, close_payload(code, reason));
+            } catch (const StreamClosedError&) {
+            }
+        }
+        finish();
+    }
+
+    void periodic_ping() {
+        if (is_closing()) {
+            pinger_->stop();
+            return;
+        }
+        // As Tornado: the pong is late only if our last ping is recent (the machine may have slept).
+        IOLoop::time_point now = loop_->time();
+        IOLoop::duration interval = *params_.ping_interval;
+        IOLoop::duration timeout =
+            params_.ping_timeout ? *params_.ping_timeout : std::max<IOLoop::duration>(3 * interval, std::chrono::seconds(30));
+        if (now - last_ping_ < 2 * interval && now - last_pong_ > timeout) {
+            close(std::nullopt, {});
+            return;
+        }
+        (void)send(opcode::ping, {});
+        last_ping_ = now;
+    }
+
+    void stop_timers() noexcept {
+        if (close_timer_) loop_->remove_timeout(*close_timer_);
+        close_timer_.reset();
+        if (pinger_) pinger_->stop();
+    }
+
+    std::shared_ptr<IOStream> stream_;
+    frame_reader reader_;
+    connection_params params_;
+    IOLoop* loop_;  // the loop the connection runs on
+    std::optional<deflater> deflater_;
+    std::string out_;         // the frame being queued, or its header (reused)
+    std::string compressed_;  // the message being queued, compressed (reused)
+    std::optional<timeout_handle> close_timer_;
+    std::optional<PeriodicCallback> pinger_;
+    IOLoop::time_point last_ping_{};
+    IOLoop::time_point last_pong_{};
+    std::optional<int> close_code_;
+    std::optional<std::string> close_reason_;
+    bool server_side_;
+    bool sent_close_ = false;  // Tornado's server_terminated: our close frame is out
+    bool got_close_ = false;   // Tornado's client_terminated: the peer's close frame is in
+};
+
+inline const std::optional<std::string> no_reason{};
+
+}  // namespace detail::ws
+
 template <class Derived>
 class WebSocketHandler : public RequestHandler {
 public:
@@ -232,11 +479,17 @@ public:
         return std::nullopt;
     }
     virtual std::size_t max_message_size() const { return settings().websocket_max_message_size; }
+    // permessage-deflate: none (the default) refuses it, any options accept a client's offer.
+    virtual std::optional<websocket_compression_options> get_compression_options() { return std::nullopt; }
+    // Keepalive pings: Settings::websocket_ping_interval and websocket_ping_timeout.
+    virtual std::optional<IOLoop::duration> ping_interval() const { return settings().websocket_ping_interval; }
+    virtual std::optional<IOLoop::duration> ping_timeout() const { return settings().websocket_ping_timeout; }
 
     // ------------------------------------------------------------ sending
 
     websocket_write write_message(std::string_view message, bool binary = false) {
-        return websocket_write(send_frame(binary ? detail::ws::opcode::binary : detail::ws::opcode::text, message));
+        if (!ws_) throw WebSocketClosedError();
+        return ws_->write_message(message, binary);
     }
     websocket_write write_message(const char* message) { return write_message(std::string_view(message)); }
     // A JSON value is sent as text (Tornado's json_encode).
@@ -248,41 +501,23 @@ public:
     }
     // Data: at most 125 bytes (std::invalid_argument otherwise).
     websocket_write ping(std::string_view data = {}) {
-        if (data.size() > 125) throw std::invalid_argument("ping data too long");
-        return websocket_write(send_frame(detail::ws::opcode::ping, data));
+        if (!ws_) throw WebSocketClosedError();
+        return ws_->ping(data);
     }
 
     // Starts the closing handshake; harmless if already closing.
     void close(std::optional<int> code = std::nullopt, std::string_view reason = {}) {
-        if (!stream_) return;
-        if (!server_terminated_) {
-            server_terminated_ = true;
-            if (!stream_->closed()) {
-                try {
-                    (void)stream_->write(close_frame(code, reason));
-                } catch (const StreamClosedError&) {
-                    stream_->close();
-                }
-            }
-        }
-        if (client_terminated_) {
-            stream_->close();
-        } else if (!close_timer_) {
-            close_timer_ = IOLoop::current().call_later(std::chrono::seconds(5),
-                                                        [weak = std::weak_ptr<IOStream>(stream_)] {
-                                                            if (auto s = weak.lock()) s->close();
-                                                        });
-        }
+        if (ws_) ws_->close(code, reason);
     }
 
-    bool is_closing() const noexcept {
-        return !stream_ || stream_->closed() || client_terminated_ || server_terminated_;
+    bool is_closing() const noexcept { return !ws_ || ws_->is_closing(); }
+    std::optional<int> close_code() const noexcept { return ws_ ? ws_->close_code() : std::nullopt; }
+    const std::optional<std::string>& close_reason() const noexcept {
+        return ws_ ? ws_->close_reason() : detail::ws::no_reason;
     }
-    std::optional<int> close_code() const noexcept { return close_code_; }
-    const std::optional<std::string>& close_reason() const noexcept { return close_reason_; }
     const std::optional<std::string>& selected_subprotocol() const noexcept { return subprotocol_; }
     void set_nodelay(bool value) {
-        if (stream_) stream_->set_nodelay(value);
+        if (ws_ && !ws_->closed()) ws_->set_nodelay(value);
     }
 
 private:
@@ -329,16 +564,27 @@ private:
         }
         if (!offered.empty()) subprotocol_ = select_subprotocol(offered);
         if (subprotocol_) set_header("Sec-WebSocket-Protocol", *subprotocol_);
+        std::optional<websocket_compression_options> compression = get_compression_options();
+        std::optional<detail::ws::accepted_offer> deflate;
+        if (std::optional<std::string_view> extensions = headers.get("Sec-WebSocket-Extensions"); extensions && compression)
+            deflate = detail::ws::accept_deflate_offer(*extensions);
+        if (deflate) set_header("Sec-WebSocket-Extensions", deflate->answer);
         clear_header("Content-Type");
         set_status(101);
         set_header("Upgrade", "websocket");
         set_header("Connection", "Upgrade");
         set_header("Sec-WebSocket-Accept", detail::ws::accept_value(headers.get("Sec-Websocket-Key", "")));
         finish();
-        stream_ = request().connection->detach();
+        detail::ws::connection_params params;
+        params.max_message_size = max_message_size();
+        params.ping_interval = ping_interval();
+        params.ping_timeout = ping_timeout();
+        ws_ = std::make_shared<detail::ws::connection>(request().connection->detach(), true, params);
+        if (deflate) ws_->use_deflate(deflate->params, *compression);
     }
 
     task<void> serve(std::span<const std::string_view> args) {
+        ws_->start_pinging();  // as Tornado, before open()
         std::exception_ptr failed;
         try {
             task<void> opened = detail::ws::call_open(self(), args);
@@ -346,14 +592,11 @@ private:
         } catch (...) {
             failed = std::current_exception();
         }
-        if (failed) {
+        if (failed)
             log_exception(failed);
-            stream_->close();
-        } else {
+        else
             co_await receive();
-        }
-        if (close_timer_) IOLoop::current().remove_timeout(*close_timer_);
-        stream_->close();
+        ws_->finish();
         if constexpr (requires(Derived& d) { d.on_close(); }) {
             try {
                 task<void> closed = detail::ws::as_task([&] { return self().on_close(); });
@@ -366,22 +609,10 @@ private:
     }
 
     task<void> receive() {
-        detail::ws::frame_reader reader(true, max_message_size());
         try {
-            while (!stream_->closed()) {
-                event e = reader.next(stream_->read_buffer());
-                if (e.what == event::kind::need_more) {
-                    if (e.used)
-                        stream_->consume(e.used);
-                    else
-                        co_await stream_->fill();
-                    continue;
-                }
-                stream_->consume(e.used);
-                if (e.what == event::kind::error) {
-                    co_await fail_connection(*e.code, e.reason);
-                    co_return;
-                }
+            while (!ws_->closed()) {
+                event e = co_await ws_->next_event();
+                if (e.what == event::kind::error) co_return;
                 std::exception_ptr failed;
                 try {
                     task<void> work = dispatch(e);
@@ -398,17 +629,15 @@ private:
         }
     }
 
+    // The hook for an event; next_event() has done the protocol's part.
     task<void> dispatch(const event& e) {
         switch (e.what) {
             case event::kind::message:
-                if (client_terminated_) return task<void>();
                 if constexpr (requires(Derived& d, std::string_view m, bool b) { d.on_message(m, b); })
                     return detail::ws::as_task([&] { return self().on_message(e.data, e.binary); });
                 else
                     return task<void>();
             case event::kind::ping:
-                if (!server_terminated_ && !stream_->closed())  // nothing follows our close frame
-                    (void)send_frame_unchecked(detail::ws::opcode::pong, e.data);
                 if constexpr (requires(Derived& d, std::string_view m) { d.on_ping(m); })
                     return detail::ws::as_task([&] { return self().on_ping(e.data); });
                 else
@@ -418,55 +647,13 @@ private:
                     return detail::ws::as_task([&] { return self().on_pong(e.data); });
                 else
                     return task<void>();
-            case event::kind::close:
-                client_terminated_ = true;
-                close_code_ = e.code;
-                if (e.code) close_reason_ = std::string(e.reason);
-                close(close_code_);  // echo the code (RFC 6455 section 5.5.1)
-                return task<void>();
             default:
                 return task<void>();
         }
     }
 
-    // Fails the connection: a close frame with the code, then the TCP connection ends.
-    task<void> fail_connection(int code, std::string_view reason) {
-        detail::log(detail::gen_log, detail::log_level::debug, "websocket", 0, "WebSocket protocol error: {} {}", code,
-                    reason);
-        if (!server_terminated_) {
-            server_terminated_ = true;
-            try {
-                co_await stream_->write(close_frame(code, reason));
-            } catch (const StreamClosedError&) {
-            }
-        }
-        stream_->close();
-    }
-
-    std::string close_frame(std::optional<int> code, std::string_view reason) {
-        std::string frame;
-        detail::ws::append_frame(frame, detail::ws::opcode::close, detail::ws::close_payload(code, reason));
-        return frame;
-    }
-
-    IOStream::write_awaiter send_frame(detail::ws::opcode op, std::string_view payload) {
-        if (is_closing()) throw WebSocketClosedError();
-        return send_frame_unchecked(op, payload);
-    }
-    IOStream::write_awaiter send_frame_unchecked(detail::ws::opcode op, std::string_view payload) {
-        head_.clear();
-        detail::ws::append_head(head_, op, payload.size(), true, false);
-        return stream_->write(std::string_view(head_), payload);
-    }
-
-    std::shared_ptr<IOStream> stream_;
-    std::string head_;  // the header of the frame being queued (reused)
-    std::optional<timeout_handle> close_timer_;
-    std::optional<int> close_code_;
-    std::optional<std::string> close_reason_;
+    std::shared_ptr<detail::ws::connection> ws_;
     std::optional<std::string> subprotocol_;
-    bool client_terminated_ = false;
-    bool server_terminated_ = false;
 };
 
 // ------------------------------------------------------------------ the client
@@ -483,111 +670,67 @@ struct WebSocketMessage {
 
 struct websocket_connect_options {
     std::vector<std::string> subprotocols{};
+    // Limit on connecting (TCP and TLS); TimeoutError when it passes.
     std::optional<IOLoop::duration> connect_timeout{};
+    // Limit on the whole of websocket_connect, handshake included (Tornado's request_timeout, 20 s).
+    std::optional<IOLoop::duration> request_timeout = std::chrono::seconds(20);
     std::size_t max_message_size = std::size_t(10) * 1024 * 1024;
+    // Offer permessage-deflate (none: do not offer, and refuse a server that uses it anyway).
+    std::optional<websocket_compression_options> compression_options{};
+    // Keepalive pings, as the server's Settings (while read_message() runs, pongs are seen).
+    std::optional<IOLoop::duration> ping_interval{};
+    std::optional<IOLoop::duration> ping_timeout{};
+    // wss://: the TLS context (an ssl_context from <gale/ssl.hpp>); create_default_context() if none.
+    std::shared_ptr<const ssl_handshaker> ssl_options{};
 };
 
 class WebSocketClientConnection {
 public:
-    WebSocketClientConnection(std::shared_ptr<IOStream> stream, std::size_t max_message_size,
-                              std::optional<std::string> subprotocol)
-        : stream_(std::move(stream)), reader_(false, max_message_size), subprotocol_(std::move(subprotocol)) {}
+    WebSocketClientConnection(std::shared_ptr<detail::ws::connection> ws, std::optional<std::string> subprotocol)
+        : ws_(std::move(ws)), subprotocol_(std::move(subprotocol)) {}
 
     // The next message; nullopt once the connection is closed (answering pings and the close handshake
     // on the way).
     task<std::optional<WebSocketMessage>> read_message() {
-        for (;;) {
-            detail::ws::event e = reader_.next(stream_->read_buffer());
-            if (e.what == detail::ws::event::kind::need_more) {
-                if (e.used) {
-                    stream_->consume(e.used);
-                    continue;
-                }
-                bool ended = stream_->closed();
-                if (!ended) {
-                    try {
-                        co_await stream_->fill();
-                    } catch (const StreamClosedError&) {
-                        ended = true;
-                    }
-                }
-                if (ended) {
-                    stream_->close();
-                    co_return std::nullopt;
-                }
-                continue;
-            }
-            stream_->consume(e.used);
-            switch (e.what) {
-                case detail::ws::event::kind::message: {
+        try {
+            while (!ws_->closed()) {
+                detail::ws::event e = co_await ws_->next_event();
+                if (e.what == detail::ws::event::kind::message) {
                     WebSocketMessage message{std::string(e.data), e.binary};
                     co_return message;
                 }
-                case detail::ws::event::kind::ping:
-                    if (!closing_ && !stream_->closed()) (void)send(detail::ws::opcode::pong, e.data);
-                    break;
-                case detail::ws::event::kind::close:
-                    close_code_ = e.code;
-                    if (e.code) close_reason_ = std::string(e.reason);
-                    if (!closing_ && !stream_->closed()) (void)send(detail::ws::opcode::close, detail::ws::close_payload(e.code, {}));
-                    closing_ = true;
-                    stream_->close();
-                    co_return std::nullopt;
-                case detail::ws::event::kind::error:
-                    if (!closing_ && !stream_->closed()) (void)send(detail::ws::opcode::close, detail::ws::close_payload(e.code, e.reason));
-                    closing_ = true;
-                    stream_->close();
-                    co_return std::nullopt;
-                default:
-                    break;
+                if (e.what == detail::ws::event::kind::close || e.what == detail::ws::event::kind::error) break;
             }
+        } catch (const StreamClosedError&) {
         }
+        ws_->finish();
+        co_return std::nullopt;
     }
 
     websocket_write write_message(std::string_view message, bool binary = false) {
-        if (closing_ || stream_->closed()) throw WebSocketClosedError();
-        return websocket_write(send(binary ? detail::ws::opcode::binary : detail::ws::opcode::text, message));
+        return ws_->write_message(message, binary);
     }
-    websocket_write ping(std::string_view data = {}) {
-        if (data.size() > 125) throw std::invalid_argument("ping data too long");
-        if (closing_ || stream_->closed()) throw WebSocketClosedError();
-        return websocket_write(send(detail::ws::opcode::ping, data));
-    }
-    // Sends a close frame; read_message() then returns nullopt once the server answers.
-    void close(std::optional<int> code = std::nullopt, std::string_view reason = {}) {
-        if (closing_ || stream_->closed()) return;
-        closing_ = true;
-        (void)send(detail::ws::opcode::close, detail::ws::close_payload(code, reason));
-    }
+    websocket_write ping(std::string_view data = {}) { return ws_->ping(data); }
+    // Sends a close frame; read_message() then returns nullopt once the server answers (or after 5 seconds).
+    void close(std::optional<int> code = std::nullopt, std::string_view reason = {}) { ws_->close(code, reason); }
 
-    std::optional<int> close_code() const noexcept { return close_code_; }
-    const std::optional<std::string>& close_reason() const noexcept { return close_reason_; }
+    bool is_closing() const noexcept { return ws_->is_closing(); }
+    std::optional<int> close_code() const noexcept { return ws_->close_code(); }
+    const std::optional<std::string>& close_reason() const noexcept { return ws_->close_reason(); }
     const std::optional<std::string>& selected_subprotocol() const noexcept { return subprotocol_; }
-    IOStream& stream() noexcept { return *stream_; }
+    // Whether permessage-deflate was agreed.
+    bool compressing() const noexcept { return ws_->compressing(); }
+    IOStream& stream() noexcept { return ws_->stream(); }
 
 private:
-    IOStream::write_awaiter send(detail::ws::opcode op, std::string_view payload) {
-        thread_local std::mt19937 random{std::random_device{}()};
-        detail::ws::mask_key key;
-        std::uint32_t bits = static_cast<std::uint32_t>(random());
-        std::memcpy(key.data(), &bits, 4);
-        out_.clear();
-        detail::ws::append_frame(out_, op, payload, true, &key);
-        return stream_->write(std::string_view(out_));
-    }
-
-    std::shared_ptr<IOStream> stream_;
-    detail::ws::frame_reader reader_;
-    std::string out_;  // the frame being queued (reused)
-    std::optional<int> close_code_;
-    std::optional<std::string> close_reason_;
+    std::shared_ptr<detail::ws::connection> ws_;
     std::optional<std::string> subprotocol_;
-    bool closing_ = false;
 };
 
 namespace detail::ws {
 
 struct ws_url {
+    bool tls = false;
     std::string host;
     std::uint16_t port = 80;
     std::string host_header;
@@ -595,11 +738,18 @@ struct ws_url {
 };
 
 inline ws_url parse_ws_url(std::string_view url) {
-    if (!url.starts_with("ws://")) throw std::invalid_argument("websocket_connect: only ws:// URLs are supported");
-    url.remove_prefix(5);
+    ws_url out;
+    if (url.starts_with("wss://")) {
+        out.tls = true;
+        out.port = 443;
+        url.remove_prefix(6);
+    } else if (url.starts_with("ws://")) {
+        url.remove_prefix(5);
+    } else {
+        throw std::invalid_argument("websocket_connect: the URL must start with ws:// or wss://");
+    }
     std::size_t slash = url.find_first_of("/?");
     std::string_view authority = url.substr(0, slash);
-    ws_url out;
     out.target = slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
     if (out.target.front() == '?') out.target.insert(0, "/");
     out.host_header = std::string(authority);
@@ -622,19 +772,9 @@ inline std::string random_key() {
     return std::string(reinterpret_cast<const char*>(out), static_cast<std::size_t>(n));
 }
 
-}  // namespace detail::ws
-
-// Tornado's websocket_connect, for ws:// URLs: connects, sends the handshake, checks the 101 answer.
-// WebSocketError if the server does not switch protocols (its status line in the message).
-inline task<WebSocketClientConnection> websocket_connect(std::string url, websocket_connect_options options = {}) {
-    detail::ws::ws_url where = detail::ws::parse_ws_url(url);
-    TCPClient client;
-    connect_options how;
-    how.timeout = options.connect_timeout;
-    std::shared_ptr<IOStream> stream = co_await client.connect(where.host, where.port, how);
-    std::string key = detail::ws::random_key();
+inline std::string upgrade_request(const ws_url& where, std::string_view key, const websocket_connect_options& options) {
     std::string request = "GET " + where.target + " HTTP/1.1\r\nHost: " + where.host_header +
-                          "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key +
+                          "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + std::string(key) +
                           "\r\nSec-WebSocket-Version: 13\r\n";
     if (!options.subprotocols.empty()) {
         request += "Sec-WebSocket-Protocol: ";
@@ -642,23 +782,60 @@ inline task<WebSocketClientConnection> websocket_connect(std::string url, websoc
             request += (i ? ", " : "") + options.subprotocols[i];
         request += "\r\n";
     }
+    if (options.compression_options) request += "Sec-WebSocket-Extensions: " + deflate_offer() + "\r\n";
     request += "\r\n";
-    co_await stream->write(std::move(request));
+    return request;
+}
+
+inline task<WebSocketClientConnection> connect(std::string url, websocket_connect_options options) {
+    ws_url where = parse_ws_url(url);
+    std::shared_ptr<const ssl_handshaker> tls = options.ssl_options;
+    if (where.tls && !tls) tls = create_default_context();
+    if (!where.tls) tls = nullptr;
+    connect_options how;
+    how.timeout = options.connect_timeout;
+    TCPClient client;
+    std::shared_ptr<IOStream> stream = co_await client.connect(where.host, where.port, how, tls);
+    std::string key = random_key();
+    co_await stream->write(upgrade_request(where, key, options));
     std::string head = co_await stream->read_until("\r\n\r\n", 65536);
     std::size_t line_end = head.find("\r\n");
     ResponseStartLine start = parse_response_start_line(std::string_view(head).substr(0, line_end));
-    if (start.code != 101) {
+    auto refuse = [&](std::string message) {
         stream->close();
-        throw WebSocketError("HTTP " + std::to_string(start.code) + ": " + std::string(start.reason));
-    }
+        return WebSocketError(std::move(message));
+    };
+    if (start.code != 101) throw refuse("HTTP " + std::to_string(start.code) + ": " + std::string(start.reason));
     HTTPHeaders headers = HTTPHeaders::parse(std::string_view(head).substr(line_end + 2));
-    if (headers.get("Sec-Websocket-Accept").value_or(std::string_view()) != detail::ws::accept_value(key)) {
-        stream->close();
-        throw WebSocketError("Invalid Sec-WebSocket-Accept");
+    if (headers.get("Sec-Websocket-Accept").value_or(std::string_view()) != accept_value(key))
+        throw refuse("Invalid Sec-WebSocket-Accept");
+    std::optional<deflate_params> deflate;
+    if (std::optional<std::string_view> extensions = headers.get("Sec-WebSocket-Extensions")) {
+        if (options.compression_options) deflate = read_deflate_answer(*extensions);
+        if (!deflate) throw refuse("unsupported extension " + std::string(*extensions));
     }
     std::optional<std::string> subprotocol;
     if (std::optional<std::string_view> chosen = headers.get("Sec-WebSocket-Protocol")) subprotocol = std::string(*chosen);
-    co_return WebSocketClientConnection(std::move(stream), options.max_message_size, std::move(subprotocol));
+    connection_params params;
+    params.max_message_size = options.max_message_size;
+    params.ping_interval = options.ping_interval;
+    params.ping_timeout = options.ping_timeout;
+    auto ws = std::make_shared<connection>(std::move(stream), false, params);
+    if (deflate) ws->use_deflate(*deflate, *options.compression_options);
+    ws->start_pinging();
+    co_return WebSocketClientConnection(std::move(ws), std::move(subprotocol));
+}
+
+}  // namespace detail::ws
+
+// Tornado's websocket_connect for ws:// and wss:// URLs: connects, sends the handshake, checks the 101
+// answer. WebSocketError if the server does not switch protocols (its status line in the message) or
+// answers with an extension that was not offered; TimeoutError past connect_timeout or request_timeout.
+inline task<WebSocketClientConnection> websocket_connect(std::string url, websocket_connect_options options = {}) {
+    std::optional<IOLoop::duration> limit = options.request_timeout;
+    task<WebSocketClientConnection> work = detail::ws::connect(std::move(url), std::move(options));
+    if (!limit) return work;
+    return with_timeout(*limit, std::move(work));
 }
 
 }  // namespace gale

@@ -4,10 +4,11 @@
 //   enum class opcode { continuation, text, binary, close, ping, pong }
 //   bool valid_utf8(text)                          // strict UTF-8 (no surrogates, no overlongs)
 //   bool valid_close_code(code)                    // codes a peer may send (RFC 6455 7.4)
-//   void append_frame(out, op, payload, fin = true, mask = nullptr)   // header + (masked) payload
+//   void append_frame(out, op, payload, fin = true, mask = nullptr, compressed = false)  // header + payload
 //   std::string frame_head(op, size, fin = true)   // an unmasked header alone (server side)
 //   std::string close_payload(code, reason)        // code (if any) then reason
 //   class frame_reader(expect_masked, max_message_size)
+//     use_inflater(context_takeover, window_bits)   // permessage-deflate was negotiated
 //     next(bytes) -> event                          // one frame from the front of bytes
 //
 // Contract of frame_reader: give it the bytes received so far; next() reads
@@ -18,9 +19,14 @@
 // buffers and stay valid until the next call. Any protocol error is an
 // event of kind error with the close code to send (1002 protocol error,
 // 1007 bad UTF-8, 1009 message too big) and a reason; the reader is then
-// unusable. Reserved bits are refused (no extension is negotiated here).
-// The size limit applies to the whole message and is checked as soon as a
-// frame's header is in, before its payload is read.
+// unusable. Reserved bits are refused, except RSV1 on the first frame of a
+// data message once use_inflater() was called (permessage-deflate, RFC 7692:
+// the message is inflated when whole; RSV1 on a control or continuation
+// frame is 1002). The size limit applies to the whole message and is
+// checked as soon as a frame's header is in, before its payload is read;
+// a compressed message is checked again as it inflates (1009 "message too
+// big after decompression", Tornado's reason), and corrupt compressed data
+// is 1002.
 #pragma once
 
 #include <array>
@@ -29,6 +35,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "websocket_deflate.hpp"
 
 namespace gale::detail::ws {
 
@@ -84,8 +92,10 @@ inline void apply_mask(char* data, std::size_t n, const mask_key& key, std::size
     for (std::size_t i = 0; i < n; ++i) data[i] = static_cast<char>(data[i] ^ key[(offset + i) & 3]);
 }
 
-inline void append_head(std::string& out, opcode op, std::uint64_t size, bool fin, bool masked) {
-    out += static_cast<char>((fin ? 0x80 : 0) | static_cast<std::uint8_t>(op));
+// compressed: RSV1, permessage-deflate's mark on a compressed message's first frame.
+inline void append_head(std::string& out, opcode op, std::uint64_t size, bool fin, bool masked,
+                        bool compressed = false) {
+    out += static_cast<char>((fin ? 0x80 : 0) | (compressed ? 0x40 : 0) | static_cast<std::uint8_t>(op));
     char mask_bit = masked ? char(0x80) : char(0);
     if (size < 126) {
         out += static_cast<char>(mask_bit | static_cast<char>(size));
@@ -106,8 +116,8 @@ inline std::string frame_head(opcode op, std::uint64_t size, bool fin = true) {
 }
 
 inline void append_frame(std::string& out, opcode op, std::string_view payload, bool fin = true,
-                         const mask_key* mask = nullptr) {
-    append_head(out, op, payload.size(), fin, mask != nullptr);
+                         const mask_key* mask = nullptr, bool compressed = false) {
+    append_head(out, op, payload.size(), fin, mask != nullptr, compressed);
     if (!mask) {
         out += payload;
         return;
@@ -145,6 +155,9 @@ public:
     frame_reader(bool expect_masked, std::uint64_t max_message_size)
         : expect_masked_(expect_masked), max_message_size_(max_message_size) {}
 
+    // Accepts compressed messages from now on (the peer's side of the agreed parameters).
+    void use_inflater(bool context_takeover, int window_bits) { inflater_.emplace(context_takeover, window_bits); }
+
     event next(std::string_view in) {
         if (!fragmented_) message_.clear();
         std::size_t have = in.size();
@@ -155,8 +168,11 @@ public:
         std::uint8_t op = b0 & 0x0f;
         bool masked = b1 & 0x80;
         std::uint64_t size = b1 & 0x7f;
-        if (b0 & 0x70) return fail(1002, "reserved bits set");
+        bool compressed = b0 & 0x40;
+        if ((b0 & 0x30) || (compressed && !inflater_)) return fail(1002, "reserved bits set");
         if (!known_opcode(op)) return fail(1002, "unknown opcode");
+        if (compressed && is_control(op)) return fail(1002, "compressed control frame");
+        if (compressed && op == 0) return fail(1002, "compressed continuation frame");
         if (is_control(op) && (size >= 126 || !fin)) return fail(1002, "bad control frame");
         if (masked != expect_masked_) return fail(1002, expect_masked_ ? "unmasked frame" : "masked frame");
         std::size_t at = 2;
@@ -181,7 +197,7 @@ public:
         std::string_view payload = in.substr(at, static_cast<std::size_t>(size));
         std::size_t used = at + static_cast<std::size_t>(size);
         if (is_control(op)) return control(op, payload, masked ? &key : nullptr, used);
-        return data(op, fin, payload, masked ? &key : nullptr, used);
+        return data(op, fin, compressed, payload, masked ? &key : nullptr, used);
     }
 
 private:
@@ -197,17 +213,28 @@ private:
         into += payload;
         if (key) apply_mask(into.data() + start, payload.size(), *key);
     }
-    event data(std::uint8_t op, bool fin, std::string_view payload, const mask_key* key, std::size_t used) {
-        if (op != 0) binary_ = op == static_cast<std::uint8_t>(opcode::binary);
+    event data(std::uint8_t op, bool fin, bool compressed, std::string_view payload, const mask_key* key,
+               std::size_t used) {
+        if (op != 0) {
+            binary_ = op == static_cast<std::uint8_t>(opcode::binary);
+            compressed_ = compressed;
+        }
         take(message_, payload, key);
         fragmented_ = !fin;
         event e;
         e.used = used;
         if (!fin) return e;  // need_more, with bytes used
-        if (!binary_ && !valid_utf8(message_)) return fail(1007, "invalid UTF-8");
+        std::string_view message = message_;
+        if (compressed_) {
+            inflater::result r = inflater_->decompress(message_, max_message_size_, inflated_);
+            if (r == inflater::result::too_big) return fail(1009, "message too big after decompression");
+            if (r == inflater::result::corrupt) return fail(1002, "bad compressed data");
+            message = inflated_;
+        }
+        if (!binary_ && !valid_utf8(message)) return fail(1007, "invalid UTF-8");
         e.what = event::kind::message;
         e.binary = binary_;
-        e.data = message_;
+        e.data = message;
         return e;
     }
     event control(std::uint8_t op, std::string_view payload, const mask_key* key, std::size_t used) {
@@ -236,9 +263,12 @@ private:
 
     std::string message_;  // the message being gathered (reused)
     std::string control_;  // the last control frame's payload (reused)
+    std::string inflated_;  // the last compressed message, inflated (reused)
+    std::optional<inflater> inflater_;
     bool expect_masked_;
     bool fragmented_ = false;
     bool binary_ = false;
+    bool compressed_ = false;
     std::uint64_t max_message_size_;
 };
 
