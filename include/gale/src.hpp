@@ -22,7 +22,8 @@
 #endif
 
 // One line per header converted to the mode: its impl/<name>.ipp.
-#include "impl/regex.ipp"
 #include "impl/stream_buffer.ipp"
 #include "impl/iostream.ipp"
+#include "impl/netutil.ipp"
+#include "impl/regex.ipp"
 #include "impl/routing.ipp"
