@@ -25,5 +25,6 @@
 #include "impl/stream_buffer.ipp"
 #include "impl/iostream.ipp"
 #include "impl/netutil.ipp"
+#include "impl/httputil.ipp"
 #include "impl/regex.ipp"
 #include "impl/routing.ipp"
