@@ -4,6 +4,8 @@
 #include <gale/process.hpp>
 
 #include <gale/gen.hpp>
+#include <gale/httpserver.hpp>
+#include <gale/netutil.hpp>
 
 #include <signal.h>
 #include <spawn.h>
@@ -13,6 +15,8 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <future>
+#include <mutex>
 #include <map>
 #include <set>
 #include <string>
@@ -352,4 +356,66 @@ TEST_CASE("Subprocess: loops on two threads each get their own children's exits"
     b.join();
     CHECK(first == 4);
     CHECK(second == 6);
+}
+
+TEST_CASE("Subprocess: the child does not inherit this process's sockets") {
+    std::string answer = run_async([]() -> gale::task<std::string> {
+        auto sockets = gale::bind_sockets(0, "127.0.0.1");
+        int fd = sockets.front().native_handle();
+        gale::Subprocess proc({"sh", "-c", "test -e /proc/$$/fd/" + std::to_string(fd) + " && echo open || echo closed"},
+                              {.out = gale::stdio::stream});
+        std::string text = co_await proc.stdout_stream()->read_until_close();
+        co_await proc.wait_for_exit();
+        co_return text;
+    });
+    CHECK(answer == "closed\n");
+}
+
+// ------------------------------------------------------------------ threads mode
+
+TEST_CASE("run_threads: each thread's loop listens on the same port with SO_REUSEPORT, and requests reach several") {
+    constexpr int threads = 3;
+    std::promise<std::uint16_t> port_promise;
+    std::shared_future<std::uint16_t> port = port_promise.get_future().share();
+    std::thread serving([&] {
+        gale::run_threads(threads, [&](int id) {
+            gale::HTTPServer server([](gale::HTTPServerRequest& request) -> gale::task<void> {
+                std::string body = std::to_string(*gale::task_id());
+                gale::HTTPHeaders headers;
+                headers.add("Content-Length", std::to_string(body.size()));
+                request.connection->write_headers(gale::ResponseStartLine{"HTTP/1.1", 200, "OK"}, headers, body);
+                co_await request.connection->finish();
+            });
+            // Thread 0 picks the port; the others bind the same one.
+            if (id == 0) port_promise.set_value(server.listen(0, "127.0.0.1", gale::default_backlog, true));
+            else server.listen(port.get(), "127.0.0.1", gale::default_backlog, true);
+            gale::IOLoop::current().start();
+        });
+    });
+    // The kernel spreads new connections over the sockets bound so far
+    // (by a hash of the client's address and port): keep asking until each
+    // thread has answered.
+    std::set<std::string> seen;
+    for (int i = 0; i < 600 && static_cast<int>(seen.size()) < threads; ++i) {
+        std::string body = get(port.get(), "/");
+        if (!body.empty()) seen.insert(body);
+    }
+    gale::stop_threads();
+    serving.join();
+    CHECK(seen.size() == static_cast<std::size_t>(threads));
+    CHECK(seen == std::set<std::string>{"0", "1", "2"});
+    CHECK_FALSE(gale::task_id().has_value());  // only run_threads' threads have one
+}
+
+TEST_CASE("run_threads: an exception in one thread stops the others and reaches the caller") {
+    std::atomic<int> started{0};
+    auto run = [&] {
+        gale::run_threads(2, [&](int id) {
+            ++started;
+            if (id == 1) throw std::runtime_error("thread 1 failed");
+            gale::IOLoop::current().start();  // returns once thread 1 has failed
+        });
+    };
+    CHECK_THROWS_WITH_AS(run(), "thread 1 failed", std::runtime_error);
+    CHECK(started == 2);
 }

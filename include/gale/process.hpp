@@ -17,6 +17,7 @@
 //   int fork_processes(int num_processes, int max_restarts = 100)
 //   std::optional<int> task_id()
 //   int cpu_count()
+//   void run_threads(int num_threads, serve(id)), stop_threads()   // beyond Tornado
 //   Subprocess(argv, subprocess_options{.in, .out, .err, .cwd, .env})
 //     stdin_stream() / stdout_stream() / stderr_stream()   // shared_ptr<IOStream>, null unless stdio::stream
 //     pid(), returncode(), task<int> wait_for_exit(raise_error = true), set_exit_callback(fn)
@@ -37,6 +38,16 @@
 // same sockets in it. Sockets bound before the fork are shared, and the
 // kernel spreads the connections among the children; alternatively each
 // child binds its own with reuse_port.
+//
+// run_threads is gale's threads mode (not in Tornado): one IOLoop per
+// thread in one process, each thread listening on the same port with
+// SO_REUSEPORT, handler state shared between them; see its comment.
+//
+//   gale::run_threads(0, [&app](int) {
+//       gale::HTTPServer server([&app](gale::HTTPServerRequest& r) { return app(r); });
+//       server.listen(8888, "", gale::default_backlog, /*reuse_port=*/true);
+//       gale::IOLoop::current().start();
+//   });
 //
 // Subprocess is Tornado's: it starts argv[0] (searched in PATH) with argv,
 // and each of the child's standard streams is inherited (the default),
@@ -60,6 +71,8 @@
 // their owners. A child is reaped even if its Subprocess is gone first, so
 // no zombie stays behind; the loop must outlive the child or the process.
 //
+// The child gets descriptors 0, 1 and 2 only (Python's close_fds): the
+// server's sockets, which Asio does not open close-on-exec, stay here.
 // A Subprocess belongs to the calling thread's IOLoop, like its streams.
 // Writing to a child that has closed its stdin fails with
 // StreamClosedError (EPIPE), never with a SIGPIPE that would end this
@@ -80,11 +93,13 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -108,6 +123,11 @@ inline std::optional<int>& task_id_slot() noexcept {
     static std::optional<int> id;
     return id;
 }
+// The id run_threads gave the calling thread.
+inline std::optional<int>& thread_task_id_slot() noexcept {
+    thread_local std::optional<int> id;
+    return id;
+}
 }  // namespace detail
 
 // The number of processors, at least 1.
@@ -116,8 +136,12 @@ inline int cpu_count() noexcept {
     return n > 0 ? static_cast<int>(n) : 1;
 }
 
-// The id fork_processes gave this process, or nullopt if none.
-inline std::optional<int> task_id() noexcept { return detail::task_id_slot(); }
+// The id run_threads gave the calling thread, else the id fork_processes
+// gave this process, else nullopt.
+inline std::optional<int> task_id() noexcept {
+    if (std::optional<int> thread_id = detail::thread_task_id_slot()) return thread_id;
+    return detail::task_id_slot();
+}
 
 inline int fork_processes(int num_processes, int max_restarts = 100) {
     if (detail::task_id_slot()) throw std::logic_error("fork_processes: already called in this process");
@@ -173,6 +197,94 @@ inline int fork_processes(int num_processes, int max_restarts = 100) {
     // Every child exited cleanly: so does the parent, instead of returning
     // to code that would go on to serve as if it were a child.
     std::exit(0);
+}
+
+// ------------------------------------------------------------------ threads mode
+
+namespace detail {
+
+// The loops of the running run_threads, for stop_threads and for stopping
+// the others when one thread fails.
+struct thread_loops {
+    std::mutex mutex;
+    std::vector<IOLoop*> loops;
+    bool stopping = false;
+
+    static thread_loops& instance() {
+        static thread_loops registry;
+        return registry;
+    }
+
+    void add(IOLoop& loop) {
+        std::lock_guard lock(mutex);
+        loops.push_back(&loop);
+        if (stopping) loop.stop();
+    }
+    void remove(IOLoop& loop) {
+        std::lock_guard lock(mutex);
+        std::erase(loops, &loop);
+    }
+    void stop_all() {
+        std::lock_guard lock(mutex);
+        stopping = true;
+        for (IOLoop* loop : loops) loop->stop();
+    }
+};
+
+}  // namespace detail
+
+// Stops every loop of the running run_threads; any thread may call it.
+inline void stop_threads() { detail::thread_loops::instance().stop_all(); }
+
+// Beyond Tornado: serving from several threads of one process. Starts
+// num_threads threads (cpu_count() when 0 or less), each with an IOLoop of
+// its own made current, and calls serve(id) on thread id (0 to n-1), where
+// task_id() returns id. serve typically makes its servers, listens with
+// reuse_port on the same port as the others, and runs the loop; the kernel
+// spreads connections over the sockets. Returns once every serve has
+// returned. If one throws, the loops of the others are stopped (a loop
+// started later returns at once) and the first exception is rethrown here.
+// stop_threads() stops every loop of the current run_threads, from any
+// thread (for example from a signal handler's callback).
+//
+// Handler state is then shared between threads: an Application, its
+// settings and anything a handler reaches through globals or captures are
+// used by every thread at once, so each must be immutable after start or
+// guarded (a std::mutex, atomics); coroutine primitives (Lock, Event, Queue)
+// and IOStreams belong to one loop and must not be shared. Giving each
+// thread an Application of its own avoids most of it.
+inline void run_threads(int num_threads, const std::function<void(int)>& serve) {
+    if (num_threads <= 0) num_threads = cpu_count();
+    detail::thread_loops& registry = detail::thread_loops::instance();
+    {
+        std::lock_guard lock(registry.mutex);
+        if (!registry.loops.empty()) throw std::logic_error("run_threads: already running");
+        registry.stopping = false;
+    }
+    std::mutex failure_mutex;
+    std::exception_ptr failure;
+    std::vector<std::thread> threads;
+    threads.reserve(static_cast<std::size_t>(num_threads));
+    for (int id = 0; id < num_threads; ++id) {
+        threads.emplace_back([&, id] {
+            detail::thread_task_id_slot() = id;
+            IOLoop loop;
+            loop.make_current();
+            registry.add(loop);
+            try {
+                serve(id);
+            } catch (...) {
+                {
+                    std::lock_guard lock(failure_mutex);
+                    if (!failure) failure = std::current_exception();
+                }
+                registry.stop_all();
+            }
+            registry.remove(loop);
+        });
+    }
+    for (std::thread& thread : threads) thread.join();
+    if (failure) std::rethrow_exception(failure);
 }
 
 // ------------------------------------------------------------------ Subprocess
@@ -455,6 +567,9 @@ private:
             detail::unique_fd in = detail::connect_stdio(actions, options.in, 0, child_ends);
             detail::unique_fd out = detail::connect_stdio(actions, options.out, 1, child_ends);
             detail::unique_fd err = detail::connect_stdio(actions, options.err, 2, child_ends);
+            // Python's close_fds: Asio's sockets are not close-on-exec, and a
+            // child must not keep the server's listening socket or its clients.
+            posix_spawn_file_actions_addclosefrom_np(&actions, 3);
             if (!options.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, options.cwd.c_str());
             sigset_t signals;
             sigemptyset(&signals);
