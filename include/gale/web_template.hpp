@@ -1,0 +1,515 @@
+// Templates in the web framework (Tornado's RequestHandler.render,
+// render_string, get_template_namespace, UIModule and the ui_methods /
+// ui_modules settings): include this header where a handler renders.
+// web.hpp declares render() and render_string() but leaves the template
+// engine out, so that a handler that renders nothing does not compile it.
+//
+//   #include <gale/web_template.hpp>
+//   struct Book : gale::UIModule {                          // {% module Book(book) %}
+//       using UIModule::UIModule;
+//       std::string render(const gale::template_args& a) override {
+//           return render_string("modules/book.html", {{"book", a[0]}});
+//       }
+//       std::string embedded_css() override { return ".book { margin: 1em; }"; }
+//   };
+//   struct Home : gale::RequestHandler {
+//       gale::task<void> get() {
+//           render("index.html", {{"houses", houses}});  // values are borrowed
+//           co_return;
+//       }
+//   };
+//   gale::Application app({{"/", gale::handler<Home>()}},
+//       {.template_path = "templates", .static_path = "static",
+//        .ui_methods = {{"title_join", title_join}}, .ui_modules = {{"Book", gale::ui_module<Book>()}}});
+//
+// Synopsis (namespace gale):
+//   RequestHandler::render(name, const json::object& values = {})   render_string, the UI modules'
+//       resources put in the page as Tornado's render does, then finish(); std::logic_error after finish()
+//   RequestHandler::render(name, const template_namespace& values)  the same, with functions among the values
+//   RequestHandler::render_string(name, values) -> std::string
+//   virtual RequestHandler::get_template_path()   the template_path setting (empty: the current directory)
+//   virtual RequestHandler::get_template_namespace(template_namespace& ns)  adds or replaces names
+//   class UIModule(RequestHandler&)     derive; render(const template_args&) -> std::string, and
+//       embedded_javascript() embedded_css() html_head() html_body() -> std::string ("" = none),
+//       javascript_files() css_files() -> std::vector<std::string> (relative paths go through
+//       static_url); handler() request() current_user() locale() render_string(path, values)
+//   ui_module<M>()                      a UIModule type for Settings::ui_modules
+//   Settings: template_path, template_loader, compiled_template_cache (default !debug), autoescape
+//       ("xhtml_escape"; std::nullopt: off), template_whitespace, ui_methods
+//       ({name, [](RequestHandler&, const template_args&) -> json::value}), ui_modules
+//
+// The names a template sees, in this order (the first wins): the values
+// given to render; the names get_template_namespace adds; the handler's:
+// request (an object: method uri path query version remote_ip protocol host
+// host_name headers arguments, text values; a header or argument given
+// several times is joined by "," / listed), current_user (text or None),
+// locale (an object: code name name_en rtl), _(message[, plural_message,
+// count]) and pgettext(context, message[, plural_message, count]) (the
+// handler's locale: <gale/web_locale.hpp> is included here), static_url(path,
+// include_host=False), xsrf_form_html(), reverse_url(name, *args); the
+// ui_methods; then the template engine's defaults (escape, url_escape,
+// json_encode, squeeze, linkify...) and built-ins. `{% module Name(args) %}`
+// calls the ui_modules, plus Tornado's three: linkify(text, **kwargs),
+// xsrf_form_html() and Template(path, **kwargs) (renders path with only
+// kwargs and set_resources(**kwargs) as its own names; set_resources'
+// javascript_files, css_files, embedded_javascript, embedded_css, html_head
+// and html_body join the page's once per path). Each UI module is made on
+// first use in a request (one object per name) and its resources are
+// gathered in that order.
+//
+// Loading: one Loader per template path per Application, made on first use
+// with the autoescape, template_whitespace and compiled_template_cache
+// settings, kept for the Application's life (template_loader replaces it).
+// A template error (ParseError, or a template_error while rendering, both
+// naming the file and line: "index.html:3: NameError: name 'x' is not
+// defined") is an ordinary exception: logged with that text, and a 500
+// whose page shows it with serve_traceback / debug.
+//
+// Where gale differs from Tornado 6.2, and why:
+// - Values are json values, not Python objects: `request`, `locale` and
+//   `current_user` are data (objects and text) a template reads; `handler`
+//   is not a name (a C++ object cannot be one): add what a template needs
+//   with get_template_namespace. render_string returns text (Tornado: bytes).
+// - get_template_namespace adds to the namespace instead of returning it,
+//   and runs once per request (its names are reused by each render). Names
+//   it adds win over a template_namespace given to render (they lose to a
+//   json::object's values, as in Tornado).
+// - ui_methods and ui_modules are given by name (Tornado also takes Python
+//   modules and lists of them, and skips names starting with "_" or a capital
+//   in ui_methods; gale skips the same names). There is no create_template_loader
+//   to override: set the template_loader setting. render_linked_js,
+//   render_embed_js, render_linked_css and render_embed_css are not hooks.
+// - A page without "</body>" (or "</head>") where a module's resources must
+//   go throws std::invalid_argument (Tornado's ValueError: substring not found).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "escape.hpp"
+#include "template.hpp"
+#include "web.hpp"
+#include "web_locale.hpp"
+
+namespace gale {
+
+// A reusable piece of page (Tornado's UIModule): one object per name and
+// request, made on the first {% module Name(...) %}.
+class UIModule {
+public:
+    explicit UIModule(RequestHandler& handler) : handler_(handler) {}
+    virtual ~UIModule() = default;
+    UIModule(const UIModule&) = delete;
+    UIModule& operator=(const UIModule&) = delete;
+
+    // The module's HTML, written unescaped where the module is called.
+    virtual std::string render(const template_args& args) = 0;
+    // Resources for the page render() finishes; "" or {} when none.
+    virtual std::string embedded_javascript() { return {}; }
+    virtual std::vector<std::string> javascript_files() { return {}; }
+    virtual std::string embedded_css() { return {}; }
+    virtual std::vector<std::string> css_files() { return {}; }
+    virtual std::string html_head() { return {}; }
+    virtual std::string html_body() { return {}; }
+
+    RequestHandler& handler() const noexcept { return handler_; }
+    HTTPServerRequest& request() const noexcept { return handler_.request(); }
+    const std::optional<std::string>& current_user() const { return handler_.current_user(); }
+    const gale::locale::Locale& locale() const { return handler_.locale(); }
+    std::string render_string(std::string_view path, const json::object& values = {}) {
+        return handler_.render_string(path, values);
+    }
+    std::string render_string(std::string_view path, const template_namespace& values) {
+        return handler_.render_string(path, values);
+    }
+
+private:
+    RequestHandler& handler_;
+};
+
+// How Settings::ui_modules makes a module (ui_module<M>()).
+struct ui_module_factory {
+    std::unique_ptr<UIModule> (*make)(RequestHandler&) = nullptr;
+};
+
+template <class M>
+std::shared_ptr<const ui_module_factory> ui_module() {
+    static_assert(std::is_base_of_v<UIModule, M>, "a UI module derives from gale::UIModule");
+    static_assert(std::is_constructible_v<M, RequestHandler&>, "a UI module is made from the RequestHandler&");
+    return std::make_shared<const ui_module_factory>(
+        ui_module_factory{[](RequestHandler& h) -> std::unique_ptr<UIModule> { return std::make_unique<M>(h); }});
+}
+
+namespace detail {
+
+// Tornado's web._linkify, _xsrf_form_html and TemplateModule.
+namespace ui {
+
+inline std::string text_of(const json::value& v) {
+    std::string out;
+    tmpl::append_str(out, v);
+    return out;
+}
+
+class linkify_module : public UIModule {
+public:
+    using UIModule::UIModule;
+    std::string render(const template_args& a) override {
+        linkify_options o;
+        if (const json::value* v = a.kwarg("shorten")) o.shorten = tmpl::truth(*v);
+        if (const json::value* v = a.kwarg("extra_params")) o.extra_params = text_of(*v);
+        if (const json::value* v = a.kwarg("require_protocol")) o.require_protocol = tmpl::truth(*v);
+        if (const json::value* v = a.kwarg("permitted_protocols")) {
+            o.permitted_protocols.clear();
+            for (const json::value& p : v->get_array()) o.permitted_protocols.push_back(text_of(p));
+        }
+        return linkify(text_of(a.at(0)), o);
+    }
+};
+
+class xsrf_form_html_module : public UIModule {
+public:
+    using UIModule::UIModule;
+    std::string render(const template_args&) override { return handler().xsrf_form_html(); }
+};
+
+class template_module : public UIModule {
+public:
+    using UIModule::UIModule;
+    std::string render(const template_args& a) override {
+        std::string path = text_of(a.at(0));
+        template_namespace ns;
+        for (std::size_t i = 0; i < a.kwarg_names().size(); ++i)
+            ns.set_ref(std::string(a.kwarg_names()[i]), *a.kwarg_values()[i]);
+        ns.set_function("set_resources", [this, path](const template_args& r) -> json::value {
+            set_resources(path, r);
+            return "";
+        });
+        return render_string(path, ns);
+    }
+    std::string embedded_javascript() override { return joined("embedded_javascript", "\n"); }
+    std::vector<std::string> javascript_files() override { return files("javascript_files"); }
+    std::string embedded_css() override { return joined("embedded_css", "\n"); }
+    std::vector<std::string> css_files() override { return files("css_files"); }
+    std::string html_head() override { return joined("html_head", ""); }
+    std::string html_body() override { return joined("html_body", ""); }
+
+private:
+    void set_resources(const std::string& path, const template_args& r) {
+        json::object given;
+        for (std::size_t i = 0; i < r.kwarg_names().size(); ++i)
+            given.insert_or_assign(std::string(r.kwarg_names()[i]), *r.kwarg_values()[i]);
+        for (const auto& [p, resources] : resources_) {
+            if (p != path) continue;
+            if (!(resources == given))
+                tmpl::raise("ValueError", "set_resources called with different resources for the same template");
+            return;
+        }
+        resources_.emplace_back(path, std::move(given));
+    }
+    std::string joined(std::string_view key, std::string_view separator) const {
+        std::string out;
+        bool first = true;
+        for (const auto& [path, resources] : resources_) {
+            const json::value* v = resources.find(key);
+            if (!v) continue;
+            if (!first) out += separator;
+            out += text_of(*v);
+            first = false;
+        }
+        return out;
+    }
+    std::vector<std::string> files(std::string_view key) const {
+        std::vector<std::string> out;
+        for (const auto& [path, resources] : resources_) {
+            const json::value* v = resources.find(key);
+            if (!v) continue;
+            if (v->is_array())
+                for (const json::value& f : v->get_array()) out.push_back(text_of(f));
+            else
+                out.push_back(text_of(*v));
+        }
+        return out;
+    }
+
+    std::vector<std::pair<std::string, json::object>> resources_;  // in order of first use
+};
+
+inline const std::map<std::string, std::shared_ptr<const ui_module_factory>, std::less<>>& builtin_modules() {
+    static const std::map<std::string, std::shared_ptr<const ui_module_factory>, std::less<>> modules = {
+        {"linkify", ui_module<linkify_module>()},
+        {"xsrf_form_html", ui_module<xsrf_form_html_module>()},
+        {"Template", ui_module<template_module>()},
+    };
+    return modules;
+}
+
+// Tornado's is_absolute in render_linked_js / render_linked_css.
+inline bool is_absolute(std::string_view path) {
+    return path.starts_with('/') || path.starts_with("http:") || path.starts_with("https:");
+}
+
+}  // namespace ui
+
+// An Application's loaders: one per template path (or the template_loader setting).
+struct template_loaders {
+    std::mutex mutex;
+    std::map<std::string, std::shared_ptr<BaseLoader>, std::less<>> by_path;
+};
+
+// What render() keeps for one request: the UI modules used, in order of
+// first use, and the handler's names (made by the first render).
+struct handler_templates {
+    std::vector<std::pair<std::string, std::unique_ptr<UIModule>>> active_modules;
+    std::unique_ptr<template_namespace> names;
+};
+
+template <>
+struct web_templates<void> {
+    template <class Values>
+    static std::string render_string(RequestHandler& h, std::string_view name, const Values& values) {
+        Template t = loader(h).load(name);
+        std::string out;
+        if constexpr (std::is_same_v<Values, json::object>) {
+            template_namespace ns(&handler_names(h));
+            ns.update_ref(values);
+            t.generate(ns, out);
+        } else {
+            template_namespace ns(&values);
+            add_handler_names(h, ns, &values);
+            t.generate(ns, out);
+        }
+        return out;
+    }
+
+    template <class Values>
+    static void render(RequestHandler& h, std::string_view name, const Values& values) {
+        if (h.finished()) throw std::logic_error("Cannot render() after finish()");
+        std::string html = render_string(h, name, values);
+        if (h.templates_) add_module_resources(h, html);
+        h.finish(html);
+    }
+
+private:
+    static handler_templates& state(RequestHandler& h) {
+        if (!h.templates_) h.templates_ = std::make_shared<handler_templates>();
+        return *h.templates_;
+    }
+
+    // Tornado's create_template_loader, kept per path as _template_loaders.
+    static BaseLoader& loader(RequestHandler& h) {
+        Application& app = h.application();
+        const Settings& s = app.settings();
+        {
+            static std::mutex creating;
+            std::lock_guard lock(creating);
+            if (!app.template_loaders_) app.template_loaders_ = std::make_shared<template_loaders>();
+        }
+        std::string path = s.template_loader ? std::string() : h.get_template_path();
+        template_loaders& all = *app.template_loaders_;
+        std::lock_guard lock(all.mutex);
+        auto it = all.by_path.find(path);
+        if (it != all.by_path.end()) return *it->second;
+        std::shared_ptr<BaseLoader> made = s.template_loader;
+        if (!made)
+            made = std::make_shared<Loader>(path, template_options{.autoescape = s.autoescape,
+                                                                   .whitespace = s.template_whitespace,
+                                                                   .cache = s.compiled_template_cache.value_or(!s.debug)});
+        return *all.by_path.emplace(std::move(path), std::move(made)).first->second;
+    }
+
+    static const template_namespace& handler_names(RequestHandler& h) {
+        handler_templates& st = state(h);
+        if (!st.names) {
+            st.names = std::make_unique<template_namespace>();
+            add_handler_names(h, *st.names, nullptr);
+        }
+        return *st.names;
+    }
+
+    // Tornado's get_template_namespace and handler.ui; a name `given`
+    // already has is left to it.
+    static void add_handler_names(RequestHandler& h, template_namespace& ns, const template_namespace* given) {
+        RequestHandler* self = &h;
+        auto open_name = [given](std::string_view name) { return !given || !given->find(name); };
+        if (open_name("request")) ns.set_lazy("request", [self] { return request_object(self->request()); });
+        if (open_name("current_user"))
+            ns.set_lazy("current_user", [self]() -> json::value {
+                const std::optional<std::string>& user = self->current_user();
+                return user ? json::value(*user) : json::value();
+            });
+        if (open_name("locale"))
+            ns.set_lazy("locale", [self]() -> json::value {
+                const gale::locale::Locale& l = self->locale();
+                return json::object{{"code", l.code()}, {"name", l.name()}, {"name_en", l.name_en()}, {"rtl", l.rtl()}};
+            });
+        if (open_name("_")) ns.set_function("_", [self](const template_args& a) { return translate(self->locale(), a); });
+        if (open_name("pgettext"))
+            ns.set_function("pgettext", [self](const template_args& a) { return pgettext(self->locale(), a); });
+        if (open_name("static_url"))
+            ns.set_function("static_url", [self](const template_args& a) -> json::value {
+                const json::value* host = a.get(1, "include_host");
+                return self->static_url(ui::text_of(a.at(0)), host && tmpl::truth(*host));
+            });
+        if (open_name("xsrf_form_html"))
+            ns.set_function("xsrf_form_html", [self](const template_args&) -> json::value { return self->xsrf_form_html(); });
+        if (open_name("reverse_url"))
+            ns.set_function("reverse_url", [self](const template_args& a) -> json::value { return reverse_url(*self, a); });
+        const Settings& s = h.settings();
+        for (const auto& [name, method] : s.ui_methods)
+            if (!name.empty() && name[0] != '_' && !(name[0] >= 'A' && name[0] <= 'Z') && method && open_name(name))
+                ns.set_function(name, [self, &method](const template_args& a) { return method(*self, a); });
+        for (const auto& [name, factory] : s.ui_modules)
+            if (factory && (!given || !given->find_module(name))) ns.set_module(name, module_hook(h, name, *factory));
+        for (const auto& [name, factory] : ui::builtin_modules())
+            if (!s.ui_modules.contains(name) && (!given || !given->find_module(name)))
+                ns.set_module(name, module_hook(h, name, *factory));
+        h.get_template_namespace(ns);
+    }
+
+    // Tornado's _ui_module: the module object for name, made on first use.
+    static template_function module_hook(RequestHandler& h, const std::string& name, const ui_module_factory& f) {
+        return [self = &h, &name, &f](const template_args& a) -> json::value {
+            auto& active = state(*self).active_modules;
+            auto it = std::find_if(active.begin(), active.end(), [&](const auto& m) { return m.first == name; });
+            if (it == active.end()) {
+                active.emplace_back(name, f.make(*self));
+                it = active.end() - 1;
+            }
+            return it->second->render(a);
+        };
+    }
+
+    static json::value request_object(const HTTPServerRequest& r) {
+        json::object headers;
+        for (const auto& f : r.headers.get_all()) {
+            json::value* v = headers.find(f.name);
+            if (v)
+                v->get_string() += "," + f.value;
+            else
+                headers.push_back_unchecked(f.name, f.value);
+        }
+        json::object arguments;
+        for (const auto& [name, values] : r.arguments) {
+            json::array list;
+            for (const std::string& v : values) list.push_back(v);
+            arguments.push_back_unchecked(name, std::move(list));
+        }
+        return json::object{{"method", r.method},       {"uri", r.uri},
+                            {"path", r.path},           {"query", r.query},
+                            {"version", r.version},     {"remote_ip", r.remote_ip},
+                            {"protocol", r.protocol},   {"host", r.host},
+                            {"host_name", r.host_name}, {"headers", std::move(headers)},
+                            {"arguments", std::move(arguments)}};
+    }
+
+    // _(message) / _(message, plural_message, count): Locale.translate.
+    static json::value translate(const gale::locale::Locale& l, const template_args& a) {
+        const json::value* plural = a.get(1, "plural_message");
+        const json::value* count = a.get(2, "count");
+        const json::value* message = a.get(0, "message");
+        if (!message) tmpl::raise("TypeError", "translate() missing 1 required positional argument: 'message'");
+        if (plural && count && !count->is_null())
+            return l.translate(ui::text_of(*message), ui::text_of(*plural), count_of(*count));
+        return l.translate(ui::text_of(*message));
+    }
+    static json::value pgettext(const gale::locale::Locale& l, const template_args& a) {
+        const json::value* context = a.get(0, "context");
+        const json::value* message = a.get(1, "message");
+        const json::value* plural = a.get(2, "plural_message");
+        const json::value* count = a.get(3, "count");
+        if (!context || !message)
+            tmpl::raise("TypeError", "pgettext() missing required positional arguments: 'context' and 'message'");
+        if (plural && count && !count->is_null())
+            return l.pgettext(ui::text_of(*context), ui::text_of(*message), ui::text_of(*plural), count_of(*count));
+        return l.pgettext(ui::text_of(*context), ui::text_of(*message));
+    }
+    static long long count_of(const json::value& count) {
+        if (count.is_int()) return count.get_int();
+        if (count.is_bool()) return count.get_bool() ? 1 : 0;
+        if (count.is_double()) return static_cast<long long>(count.get_double());
+        tmpl::raise("TypeError", "count must be a number");
+    }
+
+    // reverse_url(name, *args): the args as Tornado's url arguments (text).
+    static std::string reverse_url(RequestHandler& h, const template_args& a) {
+        std::string name = ui::text_of(a.at(0));
+        std::vector<std::string> args;
+        for (std::size_t i = 1; i < a.size(); ++i) args.push_back(ui::text_of(a[i]));
+        switch (args.size()) {
+            case 0: return h.reverse_url(name);
+            case 1: return h.reverse_url(name, args[0]);
+            case 2: return h.reverse_url(name, args[0], args[1]);
+            case 3: return h.reverse_url(name, args[0], args[1], args[2]);
+            case 4: return h.reverse_url(name, args[0], args[1], args[2], args[3]);
+            default: tmpl::raise("TypeError", "reverse_url() takes at most 4 url arguments in gale");
+        }
+    }
+
+    // Tornado's render: the active modules' resources, in this order, put
+    // before </body> (scripts) and </head> (styles, html_head).
+    static void add_module_resources(RequestHandler& h, std::string& html) {
+        std::vector<std::string> js_embed, js_files, css_embed, css_files, heads, bodies;
+        for (auto& [name, module] : h.templates_->active_modules) {
+            if (std::string s = module->embedded_javascript(); !s.empty()) js_embed.push_back(std::move(s));
+            for (std::string& f : module->javascript_files()) js_files.push_back(std::move(f));
+            if (std::string s = module->embedded_css(); !s.empty()) css_embed.push_back(std::move(s));
+            for (std::string& f : module->css_files()) css_files.push_back(std::move(f));
+            if (std::string s = module->html_head(); !s.empty()) heads.push_back(std::move(s));
+            if (std::string s = module->html_body(); !s.empty()) bodies.push_back(std::move(s));
+        }
+        if (!js_files.empty())
+            insert_before(html, "</body>", true,
+                          linked(h, js_files, "<script src=\"", "\" type=\"text/javascript\"></script>"));
+        if (!js_embed.empty())
+            insert_before(html, "</body>", true,
+                          "<script type=\"text/javascript\">\n//<![CDATA[\n" + join(js_embed, "\n") + "\n//]]>\n</script>");
+        if (!css_files.empty())
+            insert_before(html, "</head>", false,
+                          linked(h, css_files, "<link href=\"", "\" type=\"text/css\" rel=\"stylesheet\"/>"));
+        if (!css_embed.empty())
+            insert_before(html, "</head>", false, "<style type=\"text/css\">\n" + join(css_embed, "\n") + "\n</style>");
+        if (!heads.empty()) insert_before(html, "</head>", false, join(heads, ""));
+        if (!bodies.empty()) insert_before(html, "</body>", false, join(bodies, ""));
+    }
+    static std::string join(const std::vector<std::string>& parts, std::string_view separator) {
+        std::string out;
+        for (std::size_t i = 0; i < parts.size(); ++i) {
+            if (i) out += separator;
+            out += parts[i];
+        }
+        return out;
+    }
+    // render_linked_js / render_linked_css: relative paths through
+    // static_url, each URL once, in the order given.
+    static std::string linked(RequestHandler& h, const std::vector<std::string>& files, std::string_view open,
+                              std::string_view close) {
+        std::vector<std::string> urls;
+        std::string out;
+        for (const std::string& f : files) {
+            std::string url = ui::is_absolute(f) ? f : h.static_url(f);
+            if (std::find(urls.begin(), urls.end(), url) != urls.end()) continue;
+            out += open;
+            out += xhtml_escape(url);
+            out += close;
+            urls.push_back(std::move(url));
+        }
+        return out;
+    }
+    // html[:loc] + text + "\n" + html[loc:], loc the last (or first) tag.
+    static void insert_before(std::string& html, std::string_view tag, bool last, const std::string& text) {
+        std::size_t at = last ? html.rfind(tag) : html.find(tag);
+        if (at == std::string::npos) throw std::invalid_argument("substring not found: the page has no " + std::string(tag));
+        html.insert(at, text + "\n");
+    }
+};
+
+}  // namespace detail
+
+}  // namespace gale

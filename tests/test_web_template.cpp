@@ -1,0 +1,272 @@
+// tests for <gale/web_template.hpp> and <gale/web_locale.hpp>: render,
+// render_string, UI modules, ui_methods, the handler's template names and
+// locale. The site in tests/templates/web_site/ is served by a gale
+// Application on 127.0.0.1 and by Python's Tornado 6.2
+// (tests/tornado/web_template_server.py, the same handlers) side by side;
+// the same requests go to both and the status, Content-Type and body must
+// agree (the XSRF token's random value aside).
+#include <gale/web_template.hpp>
+
+#include <gale/httpclient.hpp>
+
+#include <filesystem>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "python_support.hpp"
+#include "support.hpp"
+
+using namespace std::chrono_literals;
+using gale::AsyncHTTPClient;
+using gale::HTTPRequest;
+using gale::HTTPResponse;
+using gale::task;
+using gale::template_args;
+using gale::json::value;
+using gale_test::log_capture;
+using gale_test::run_async;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path site_dir() {
+    return gale_test::tornado_script("web_template_server.py").parent_path().parent_path() / "templates" / "web_site";
+}
+
+const value& houses() {
+    static const value h = gale::json::array{
+        gale::json::object{{"price", 398}, {"titles", gale::json::array{"宽窄巷子", "160平大空间", "文化保护区双地铁"}}},
+        gale::json::object{{"price", 120}, {"titles", gale::json::array{"<Loft>", "A & B"}}},
+    };
+    return h;
+}
+
+value house_title_join(const template_args& a) {
+    std::string out;
+    for (const value& t : a[0].get_array()) out += (out.empty() ? "" : "+") + t.get_string();
+    return out;
+}
+
+value shout(gale::RequestHandler&, const template_args& a) {
+    std::string s = a[0].get_string();
+    for (char& c : s)
+        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    return s + "!";
+}
+
+struct Book : gale::UIModule {
+    using UIModule::UIModule;
+    std::string render(const template_args& a) override { return render_string("book.html", {{"house", a[0]}}); }
+    std::string embedded_css() override { return ".book { color: red; }"; }
+    std::string embedded_javascript() override { return "var books = 1;"; }
+    std::vector<std::string> css_files() override { return {"css/book.css", "/abs/book.css", "css/book.css"}; }
+    std::vector<std::string> javascript_files() override { return {"js/book.js"}; }
+    std::string html_head() override { return "<meta name=\"book\">"; }
+    std::string html_body() override { return "<div>book body</div>"; }
+};
+
+struct Base : gale::RequestHandler {
+    std::optional<std::string> get_current_user() override { return get_argument("user", std::nullopt); }
+    void get_template_namespace(gale::template_namespace& ns) override { ns.set("site", "Gale houses"); }
+    long long count() const { return std::stoll(get_argument("count", "1")); }
+};
+
+struct Index : Base {
+    task<void> get() {
+        gale::template_namespace ns;
+        ns.set_ref("houses", houses())
+            .set_function("title_join", house_title_join)
+            .set("name", get_argument("name", "<b>Home</b>"))
+            .set("count", count());
+        render("index.html", ns);
+        co_return;
+    }
+};
+struct Plain : Base {
+    task<void> get() {
+        render("plain.html", {{"text", get_argument("text", "")}});
+        co_return;
+    }
+};
+struct Raw : Base {
+    task<void> get() {
+        render("raw.html", {{"text", get_argument("text", "")}});
+        co_return;
+    }
+};
+struct String : Base {
+    task<void> get() {
+        set_header("Content-Type", "text/plain");
+        write(render_string("plain.html", {{"text", get_argument("text", "")}}));
+        co_return;
+    }
+};
+struct Xsrf : Base {
+    task<void> get() {
+        render("xsrf.html");
+        co_return;
+    }
+};
+struct Locale : Base {
+    task<void> get() {
+        render("locale.html", {{"count", count()}});
+        co_return;
+    }
+};
+struct UserLocale : Locale {
+    const gale::locale::Locale* get_user_locale() override { return &gale::locale::get("fr"); }
+};
+struct Error : Base {
+    task<void> get() {
+        render("error.html");
+        co_return;
+    }
+};
+struct Missing : Base {
+    task<void> get() {
+        render("nope.html");
+        co_return;
+    }
+};
+struct NoHead : Base {
+    task<void> get() {
+        render("nohead.html", {{"house", houses()[0]}});
+        co_return;
+    }
+};
+struct House : Base {
+    task<void> get(std::string_view id) {
+        write("house " + std::string(id));
+        co_return;
+    }
+};
+
+gale::Settings site_settings() {
+    std::string site = site_dir().string();
+    return {.static_path = site + "/static",
+            .template_path = site,
+            .ui_methods = {{"shout", shout}},
+            .ui_modules = {{"Book", gale::ui_module<Book>()}}};
+}
+
+std::unique_ptr<gale::Application> make_app(gale::Settings settings = site_settings()) {
+    gale::locale::load_translations(site_dir() / "translations");
+    return std::make_unique<gale::Application>(
+        std::vector<gale::URLSpec>{
+            {"/", gale::handler<Index>()},
+            {"/plain", gale::handler<Plain>()},
+            {"/raw", gale::handler<Raw>()},
+            {"/string", gale::handler<String>()},
+            {"/xsrf", gale::handler<Xsrf>()},
+            {"/locale", gale::handler<Locale>()},
+            {"/user_locale", gale::handler<UserLocale>()},
+            {"/error", gale::handler<Error>()},
+            {"/missing", gale::handler<Missing>()},
+            {"/nohead", gale::handler<NoHead>()},
+            gale::url("/house/([0-9]+)", gale::handler<House>(), "house"),
+        },
+        std::move(settings));
+}
+
+struct tornado_server {
+    tornado_server()
+        : process("web_template_server.py", {site_dir().string()}),
+          port(static_cast<std::uint16_t>(std::stoi(process.read_line("port ").substr(5)))) {}
+    gale_test::python_process process;
+    std::uint16_t port;
+};
+
+task<HTTPResponse> fetch(AsyncHTTPClient& client, std::uint16_t port, std::string path,
+                         std::string accept_language = {}) {
+    HTTPRequest request("http://127.0.0.1:" + std::to_string(port) + path);
+    if (!accept_language.empty()) request.headers.add("Accept-Language", accept_language);
+    co_return co_await client.fetch(std::move(request), false);
+}
+
+// What must agree: status, Content-Type and body (the XSRF token is random).
+std::string answer(const HTTPResponse& r) {
+    static const std::regex token(R"(2\|[0-9a-f]{8}\|[0-9a-f]{32}\|[0-9]+)");
+    return std::to_string(r.code) + "\n" + std::string(r.headers.get("Content-Type").value_or("")) + "\n" +
+           std::regex_replace(r.body, token, "TOKEN");
+}
+
+struct probe {
+    std::string path;
+    std::string accept_language{};
+};
+
+std::vector<probe> probes() {
+    return {
+        {"/"},
+        {"/?user=bob&count=2&name=Ann%20%26%20Bo"},
+        {"/", "es-LA,es;q=0.9"},
+        {"/plain?text=%3Ca%20href%3D%27x%27%3E%26"},
+        {"/plain"},
+        {"/raw?text=%3Ci%3E%22"},
+        {"/string?text=%3Ci%3E"},
+        {"/xsrf"},
+        {"/locale"},
+        {"/locale?count=2", "es-LA,es;q=0.9"},
+        {"/locale", "es-LA,es;q=0.9"},
+        {"/locale", "fr;q=0.5, es;q=0.7"},
+        {"/locale", "de, zz;q=1"},
+        {"/locale", "es;q=0, fr;q=x"},
+        {"/user_locale?count=2", "es"},
+        {"/user_locale"},
+        {"/error"},
+        {"/missing"},
+        {"/nohead"},
+    };
+}
+
+}  // namespace
+
+TEST_CASE("web_template: render, UI modules, locale and errors answer as Tornado 6.2's") {
+    tornado_server tornado;
+    run_async([&]() -> task<void> {
+        auto app = make_app();
+        std::uint16_t port = app->listen(0, "127.0.0.1");
+        AsyncHTTPClient client;
+        log_capture logs;
+        for (const probe& p : probes()) {
+            HTTPResponse mine = co_await fetch(client, port, p.path, p.accept_language);
+            HTTPResponse theirs = co_await fetch(client, tornado.port, p.path, p.accept_language);
+            INFO(p.path << " Accept-Language: " << p.accept_language);
+            CHECK(answer(mine) == answer(theirs));
+        }
+        co_await app->close_all_connections();
+    }, 60s);
+}
+
+TEST_CASE("web_template: a template error is a 500 logged with the template's file and line") {
+    run_async([&]() -> task<void> {
+        auto app = make_app();
+        std::uint16_t port = app->listen(0, "127.0.0.1");
+        AsyncHTTPClient client;
+        log_capture logs;
+        HTTPResponse r = co_await fetch(client, port, "/error");
+        CHECK(r.code == 500);
+        CHECK(logs.matching("error.html:2: NameError: name 'missing_name' is not defined").size() == 1);
+        CHECK(logs.matching("Uncaught exception GET /error").size() == 1);
+        r = co_await fetch(client, port, "/missing");
+        CHECK(r.code == 500);
+        CHECK(logs.matching("No such file or directory").size() == 1);
+        co_await app->close_all_connections();
+    });
+}
+
+TEST_CASE("web_template: in debug the error page shows the template's file and line") {
+    run_async([&]() -> task<void> {
+        gale::Settings s = site_settings();
+        s.debug = true;
+        auto app = make_app(std::move(s));
+        std::uint16_t port = app->listen(0, "127.0.0.1");
+        AsyncHTTPClient client;
+        log_capture logs;
+        HTTPResponse r = co_await fetch(client, port, "/error");
+        CHECK(r.code == 500);
+        CHECK(r.body == "error.html:2: NameError: name 'missing_name' is not defined\n");
+        co_await app->close_all_connections();
+    });
+}
