@@ -28,3 +28,4 @@
 #include "impl/httputil.ipp"
 #include "impl/regex.ipp"
 #include "impl/routing.ipp"
+#include "impl/static_files.ipp"
