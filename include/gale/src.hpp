@@ -25,6 +25,7 @@
 #include "impl/stream_buffer.ipp"
 #include "impl/iostream.ipp"
 #include "impl/netutil.ipp"
+#include "impl/tcpserver.ipp"
 #include "impl/httputil.ipp"
 #include "impl/regex.ipp"
 #include "impl/routing.ipp"
