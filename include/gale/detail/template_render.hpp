@@ -273,21 +273,23 @@ private:
             if (fn.type() == value::kind::builtin && (fn.id() == b_xhtml_escape || fn.id() == b_escape)) html = true;
             else custom = &fn;
         }
-        if (j.is_string()) {
-            std::string_view s = j.get_string();
-            if (custom) emit_custom(std::string(s), *custom);
-            else if (html && needs_html_escape(s)) xhtml_escape(s, *out_);
-            else *out_ += s;
-            return;
-        }
-        if (!custom && j.type() <= json::kind::floating) {  // no markup possible
-            append_str(*out_, j);
-            return;
+        if (!custom) {
+            switch (j.type()) {  // the common kinds straight into the output
+            case json::kind::string:
+                if (html) append_html_escaped(*out_, j.get_string());
+                else *out_ += j.get_string();
+                return;
+            case json::kind::integer: append_int(*out_, j.get_int()); return;
+            case json::kind::null:
+            case json::kind::boolean:
+            case json::kind::floating: append_str(*out_, j); return;  // no markup possible
+            default: break;
+            }
         }
         std::string s;
         append_str(s, j, view);
         if (custom) emit_custom(std::move(s), *custom);
-        else if (html) xhtml_escape(s, *out_);
+        else if (html) append_html_escaped(*out_, s);
         else *out_ += s;
     }
     void emit_text(std::string s, const parsed_file* file) {
@@ -421,7 +423,16 @@ private:
             if (!seq.is_data()) raise("TypeError", std::string("'") + type_name(seq) + "' object is not iterable");
             seq.share();
             const json::value& j = seq.data();
-            if (j.is_array()) {
+            if (j.is_array() && n.tgt.symbol >= 0 && seq.data_view() != value::view::dict_items) {
+                value& var = slots_[static_cast<std::size_t>(p_.slot_of[static_cast<std::size_t>(n.tgt.symbol)])];
+                for (const json::value& e : j.get_array()) {  // the common case: the variable rebound in place
+                    var.rebind(e, seq.keep());
+                    if (exec(n.body) == flow::brk) {
+                        broke = true;
+                        break;
+                    }
+                }
+            } else if (j.is_array()) {
                 auto inner = seq.data_view() == value::view::dict_items ? value::view::tuple : value::view::none;
                 for (const json::value& e : j.get_array())
                     if (!step(n, seq.element(e, inner))) {
@@ -482,7 +493,13 @@ private:
     const value& name(std::uint32_t symbol) {
         auto slot = static_cast<std::size_t>(p_.slot_of[symbol]);
         value& v = slots_[slot];
-        if (!v.is_unset()) return v;
+        if (!v.is_unset()) [[likely]] return v;
+        return first_use(symbol, slot);
+    }
+    // A name's first use in this render: the namespace, the globals or a
+    // built-in (or an error for a local read before it is set).
+    [[gnu::noinline]] const value& first_use(std::uint32_t symbol, std::size_t slot) {
+        value& v = slots_[slot];
         std::string_view name = p_.symbols->name(symbol);
         if (p_.slot_local[slot])
             raise("UnboundLocalError",
