@@ -1,0 +1,180 @@
+"""Measures the WebSocket echo servers for benchmarks/run_websocket.sh:
+gale's ws_echo_gale and Tornado 6.2's ws_echo_tornado.py, back to back in
+each repetition (the order alternates), the server pinned to one core and
+the load generator (ws_load, gale's client) to another.
+
+    /usr/bin/python3 benchmarks/ws_bench.py --build DIR [--reps N] [--seconds S]
+        [--clients 1,100] [--idle N] [--size B] [--server-cpu C] [--client-cpu C]
+
+For each server and each client count: messages/s (one message in flight per
+connection, B bytes, echoed) and the server's CPU time per message (user +
+system, from /proc/PID/stat: less sensitive to a busy machine than the rate).
+Then the idle part: a fresh server, one connection's echo to warm it, its RSS,
+then N connections opened and each checked with an echo, its RSS again; the
+difference over N is the user-space memory per idle connection (the kernel's
+socket buffers are not in RSS). Prints a markdown report: medians over the
+repetitions, the gale/Tornado ratios, and the 1-minute load average before
+and after.
+"""
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def start_server(command, cpu):
+    server = subprocess.Popen(["taskset", "-c", str(cpu)] + command, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    line = server.stdout.readline().split()
+    if len(line) != 2 or line[0] != "port":
+        server.kill()
+        raise SystemExit("%s did not start: %r %s" % (command[0], line, server.stderr.read()))
+    return server, int(line[1])
+
+
+def stop_server(server):
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def cpu_seconds(pid):
+    fields = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+
+
+def rss_kib(pid):
+    for line in open("/proc/%d/status" % pid):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+def load_average():
+    return float(open("/proc/loadavg").read().split()[0])
+
+
+def servers(args):
+    gale = [os.path.join(args.build, "benchmarks", "ws_echo_gale")]
+    tornado = ["/usr/bin/python3", os.path.join(HERE, "ws_echo_tornado.py")]
+    return {"gale": gale, "Tornado": tornado}
+
+
+def load(args, port, *extra):
+    command = ["taskset", "-c", str(args.client_cpu), os.path.join(args.build, "benchmarks", "ws_load")]
+    return command + [extra[0], "ws://127.0.0.1:%d/" % port] + list(extra[1:])
+
+
+def echo_run(args, name, command, clients):
+    """(messages/s, server CPU microseconds per message) of one run."""
+    server, port = start_server(command, args.server_cpu)
+    try:
+        cpu0 = cpu_seconds(server.pid)
+        out = subprocess.run(load(args, port, "echo", "--clients", str(clients), "--seconds", str(args.seconds),
+                                  "--size", str(args.size)), capture_output=True, text=True, check=True).stdout
+        cpu = cpu_seconds(server.pid) - cpu0
+    finally:
+        stop_server(server)
+    words = out.split()
+    messages, seconds = int(words[1]), float(words[3])
+    return messages / seconds, 1e6 * cpu / messages
+
+
+def idle_run(args, command):
+    """(server KiB per idle connection, client KiB per connection, server RSS KiB with them open)."""
+    server, port = start_server(command, args.server_cpu)
+    client = None
+    try:
+        subprocess.run(load(args, port, "echo", "--clients", "1", "--seconds", "0.2"), capture_output=True,
+                       check=True)
+        before = rss_kib(server.pid)
+        client = subprocess.Popen(load(args, port, "idle", "--connections", str(args.idle)),
+                                  stdout=subprocess.PIPE, text=True)
+        line = client.stdout.readline()
+        if not line.startswith("open"):
+            raise SystemExit("ws_load idle failed: %r" % line)
+        time.sleep(1)
+        after = rss_kib(server.pid)
+        client_rss = rss_kib(client.pid)
+    finally:
+        if client:
+            client.kill()
+            client.wait()
+        stop_server(server)
+    return (after - before) / args.idle, client_rss / args.idle, after
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--build", required=True)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=3)
+    parser.add_argument("--clients", default="1,100")
+    parser.add_argument("--idle", type=int, default=10000)
+    parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--server-cpu", type=int, default=0)
+    parser.add_argument("--client-cpu", type=int, default=1)
+    args = parser.parse_args()
+    named = servers(args)
+    client_counts = [int(c) for c in args.clients.split(",")]
+
+    load_before = load_average()
+    rate = {(n, c): [] for n in named for c in client_counts}
+    cost = {(n, c): [] for n in named for c in client_counts}
+    idle = {n: [] for n in named}
+    for rep in range(args.reps):
+        order = list(named) if rep % 2 == 0 else list(reversed(list(named)))
+        for name in order:
+            for clients in client_counts:
+                r, c = echo_run(args, name, named[name], clients)
+                rate[(name, clients)].append(r)
+                cost[(name, clients)].append(c)
+                print("rep %d %s %d clients: %.0f messages/s, %.2f us server CPU/message" % (rep, name, clients, r, c),
+                      file=sys.stderr, flush=True)
+            if args.idle:
+                per, client_per, total = idle_run(args, named[name])
+                idle[name].append((per, client_per, total))
+                print("rep %d %s %d idle: %.2f KiB/connection (server RSS %d KiB)" % (rep, name, args.idle, per, total),
+                      file=sys.stderr, flush=True)
+    load_after = load_average()
+
+    med = statistics.median
+    print("Echo of %d-byte text messages, one in flight per connection, %.0f s per run, %d repetitions (medians);"
+          % (args.size, args.seconds, args.reps))
+    print("server on CPU %d, ws_load on CPU %d; 1-minute load average %.2f before, %.2f after."
+          % (args.server_cpu, args.client_cpu, load_before, load_after))
+    print()
+    print("| clients | gale messages/s | Tornado messages/s | gale/Tornado | gale CPU us/message | "
+          "Tornado CPU us/message | Tornado/gale CPU |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for clients in client_counts:
+        g, t = med(rate[("gale", clients)]), med(rate[("Tornado", clients)])
+        gc, tc = med(cost[("gale", clients)]), med(cost[("Tornado", clients)])
+        print("| %d | %.0f | %.0f | %.1f | %.2f | %.2f | %.1f |" % (clients, g, t, g / t, gc, tc, tc / gc))
+    if args.idle:
+        print()
+        print("%d idle connections (each opened and checked with one echo), RSS growth of the server per connection:"
+              % args.idle)
+        print()
+        print("| server | KiB per idle connection | server RSS with them open (MiB) | ws_load (gale client) KiB "
+              "per connection |")
+        print("|---|---:|---:|---:|")
+        for name in named:
+            per = med([x[0] for x in idle[name]])
+            total = med([x[2] for x in idle[name]])
+            client = med([x[1] for x in idle[name]])
+            print("| %s | %.2f | %.1f | %.2f |" % (name, per, total / 1024, client))
+
+
+if __name__ == "__main__":
+    main()
