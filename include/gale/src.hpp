@@ -27,6 +27,7 @@
 #include "impl/netutil.ipp"
 #include "impl/tcpserver.ipp"
 #include "impl/httputil.ipp"
+#include "impl/signed_value.ipp"
 #include "impl/regex.ipp"
 #include "impl/routing.ipp"
 #include "impl/static_files.ipp"
