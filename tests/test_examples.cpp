@@ -575,6 +575,254 @@ Content-Length: 41
 Fetched 3 entries from the FriendFeed API
 )"},
 };
+const std::vector<exchange> house_site = {
+    {"", "/", R"(HTTP/1.1 200 OK
+Content-Type: text/html; charset=UTF-8
+Etag: "9bf378f52b7967855402058c5ed8b44ee199b85b"
+Content-Length: 2972
+
+<!DOCTYPE html>
+<html>
+<head>
+<meta charset="utf-8">
+<meta http-equiv="X-UA-Compatible" content="IE=edge">
+<meta name="viewport" content="width=device-width, initial-scale=1, maximum-scale=1, user-scalable=no">
+
+<title>爱家-房源</title>
+
+<link href="/static/plugins/bootstrap/css/bootstrap.min.css?v=fc0ed70a8fb43d90daa6d6cc657bf6ddea69a82cad7dab8376c39eba1054569fde88e460c4d5c3952aadb9042656400e83a223ece84ea0e904d6929c32eb8628" rel="stylesheet">
+<link href="/static/plugins/font-awesome/css/font-awesome.min.css?v=2e964537e18e4ddc26e8f327c217bbd762eee340c74c2922024fa8e3eb5fd657b47f7f562531cef10f69db458efe28ebf23fa0e55c7aa628b1fe49ee5d4d63fe" rel="stylesheet">
+<link href="/static/css/reset.css?v=9af7764354e59543725ba9a089ec1c932fc01b9ed8a3c5448ce1abec479bf68a9c1bcd431d53b874f0ea7f7548522c5ee03a0761c2c506f18cb590bddb8d8a82" rel="stylesheet">
+<link href="/static/css/main.css?v=518ddd5784680ad4b07a4de194eb5864cbac1b47808ea8ac177493a32ffb1026a1690e731abb254e94014ee3748547afc1ed9b0a90bda18a2924677c5d3aa9f4" rel="stylesheet">
+
+<link href="/static/css/index.css?v=33fdeccb9ff8dfd53c6fb566c0ac10b8eb5cdbf39abca970ad1f861e899cdd897ba694b8b3f306278889bc6c6e6dcec5f0d43dd213da95c26a10d934c893ce1c" rel="stylesheet">
+
+</head>
+<body>
+<div class="container">
+<div class="top-bar">
+
+<div class="nav-bar">
+<h3 class="page-title">房 源</h3>
+</div>
+
+</div>
+
+<ul class="house-list">
+
+
+<li class="house-item">
+<a href=""><img src="/static/images/home01.jpg"></a>
+<div class="house-desc">
+<div class="landlord-pic"><img src="/static/images/landlord01.jpg"></div>
+<div class="house-price">￥<span>398</span>/晚</div>
+<div class="house-intro">
+<span class="house-title">宽窄巷子+160平大空间+文化保护区双地铁</span>
+<em>整套出租 - 5分/6点评 - 北京市丰台区六里桥地铁</em>
+</div>
+</div>
+</li>
+
+<li class="house-item">
+<a href=""><img src="/static/images/home01.jpg"></a>
+<div class="house-desc">
+<div class="landlord-pic"><img src="/static/images/landlord01.jpg"></div>
+<div class="house-price">￥<span>398</span>/晚</div>
+<div class="house-intro">
+<span class="house-title">宽窄巷子+160平大空间+文化保护区双地铁</span>
+<em>整套出租 - 5分/6点评 - 北京市丰台区六里桥地铁</em>
+</div>
+</div>
+</li>
+
+
+</ul>
+
+<div class="footer">
+
+<p><span><i class="fa fa-copyright"></i></span>爱家租房&nbsp;&nbsp;享受家的温馨</p>
+
+</div>
+</div>
+<script src="/static/js/jquery.min.js?v=da2e1808a9f59b8571893dfa8ddb7cb73843c60da2a5a830671bcbdeae823243b9fef98c45041eae01e26018c5e23ba73732a8dbffd4931bdccdd762d1632614"></script>
+<script src="/static/plugins/bootstrap/js/bootstrap.min.js?v=6a20f197a00da221bc4771aefe0b22fd84364a46c4e55069a3a115a90187504dd2f642ed4c884e464d216e26fc57615a741ea99ce9ee7c0d1c569d490c894d2a"></script>
+
+<script src="/static/js/index.js?v=9a847a16b50477492b6cfabe6eaf4be56b9228dd2230f8d159dbf06106886dfc78b6d794b083ec882f77791e38bd278e370199c1eb4d899c235c81818a7eeea9"></script>
+
+</body>
+</html>
+)"},
+    {"", "/new", R"(HTTP/1.1 200 OK
+Content-Type: text/html; charset=UTF-8
+Etag: "50925baf0697cbc6f87fa0d474cd73c6eeb3d829"
+Content-Length: 190
+
+<!DOCTYPE html>
+<html>
+<head>
+<title>新建房源</title>
+</head>
+<body>
+<form method="post">
+<textarea name="text"></textarea>
+<input type="submit" value="提交">
+</form>
+
+</body>
+</html>
+)"},
+    {R"(-d 'text=<script>alert("hello!");</script>')", "/new", R"(HTTP/1.1 200 OK
+Content-Type: text/html; charset=UTF-8
+Content-Length: 245
+
+<!DOCTYPE html>
+<html>
+<head>
+<title>新建房源</title>
+</head>
+<body>
+<form method="post">
+<textarea name="text"></textarea>
+<input type="submit" value="提交">
+</form>
+&lt;script&gt;alert(&quot;hello!&quot;);&lt;/script&gt;
+</body>
+</html>
+)"},
+    {R"(-d 'text=<b>hi</b> %26 "x"')", "/new_raw", R"(HTTP/1.1 200 OK
+Content-Type: text/html; charset=UTF-8
+Content-Length: 261
+
+<!DOCTYPE html>
+<html>
+<head>
+<title>新建房源</title>
+</head>
+<body>
+<form method="post">
+<textarea name="text"></textarea>
+<input type="submit" value="提交">
+</form>
+<p><b>hi</b> & "x"</p>
+<p>&lt;b&gt;hi&lt;/b&gt; &amp; &quot;x&quot;</p>
+</body>
+</html>
+)"},
+};
+const std::vector<exchange> entries = {
+    {"", "/", R"(HTTP/1.1 200 OK
+Content-Type: text/html; charset=UTF-8
+Etag: "7e6a21d86bfdea642a436dc6b59a81683e26ce84"
+Content-Length: 781
+
+<!DOCTYPE html>
+<html>
+<head>
+<title>Entries</title>
+<style type="text/css">
+.entry { margin-bottom: 1em; }
+</style>
+</head>
+<body>
+
+<div class="entry">
+<h2><a href="/entry/3">Templates &amp; modules</a></h2>
+<div class="date">2026-11-03</div>
+<div class="body"><p>{% module Entry(entry) %} renders <em>this</em>.</p></div>
+
+<a href="/entry/3">2 comments</a>
+
+</div>
+
+
+<div class="entry">
+<h2><a href="/entry/2">Static files</a></h2>
+<div class="date">2026-11-02</div>
+<div class="body"><p>static_url adds a version.</p></div>
+
+<a href="/entry/2">1 comments</a>
+
+</div>
+
+
+<div class="entry">
+<h2><a href="/entry/1">Hello, world</a></h2>
+<div class="date">2026-11-01</div>
+<div class="body"><p>The first entry.</p></div>
+
+<a href="/entry/1">0 comments</a>
+
+</div>
+
+
+</body>
+</html>
+)"},
+    {"", "/entry/3", R"(HTTP/1.1 200 OK
+Content-Type: text/html; charset=UTF-8
+Etag: "6de795eb451d658c0f41738d20ac3402794197ae"
+Content-Length: 488
+
+<!DOCTYPE html>
+<html>
+<head>
+<title>Templates &amp; modules</title>
+<style type="text/css">
+.entry { margin-bottom: 1em; }
+</style>
+</head>
+<body>
+<div class="entry">
+<h2><a href="/entry/3">Templates &amp; modules</a></h2>
+<div class="date">2026-11-03</div>
+<div class="body"><p>{% module Entry(entry) %} renders <em>this</em>.</p></div>
+
+<ul class="comments">
+<li>Neat</li><li>&lt;script&gt;alert(1)&lt;/script&gt;</li>
+</ul>
+
+</div>
+
+<p><a href="/">All entries</a></p>
+</body>
+</html>
+)"},
+    {"", "/entry/1", R"(HTTP/1.1 200 OK
+Content-Type: text/html; charset=UTF-8
+Etag: "8fa443d41a624099422ba74defb9d0566b605e4d"
+Content-Length: 375
+
+<!DOCTYPE html>
+<html>
+<head>
+<title>Hello, world</title>
+<style type="text/css">
+.entry { margin-bottom: 1em; }
+</style>
+</head>
+<body>
+<div class="entry">
+<h2><a href="/entry/1">Hello, world</a></h2>
+<div class="date">2026-11-01</div>
+<div class="body"><p>The first entry.</p></div>
+
+<ul class="comments">
+
+</ul>
+
+</div>
+
+<p><a href="/">All entries</a></p>
+</body>
+</html>
+)"},
+    {"", "/entry/9", R"(HTTP/1.1 404 Not Found
+Content-Type: text/html; charset=UTF-8
+Content-Length: 69
+
+<html><title>404: Not Found</title><body>404: Not Found</body></html>
+)"},
+};
 }  // namespace tornado
 
 gale::HTTPResponse gale_fetch(const std::string& url) {
@@ -801,4 +1049,27 @@ TEST_CASE("examples: options_port reads its config file and command line (helper
         CHECK(gale_fetch(p.url("/")).body == "Hello Itcast!");
     }
     std::filesystem::remove_all(dir);
+}
+
+// The example's own directory under examples/ (the compiler ran in the
+// build directory, where a relative __FILE__ starts).
+std::filesystem::path example_source(const std::string& name) {
+    return (examples_dir().parent_path() / __FILE__).parent_path().parent_path() / "examples" / name;
+}
+
+TEST_CASE("examples: house_site (templates with blocks, static_url, a function, the escaping form)") {
+    std::filesystem::path site = example_source("house_site");
+    example_process p("house_site",
+                      {"--template_path=" + (site / "templates").string(), "--static_path=" + (site / "statics").string()});
+    check_exchanges(p, tornado::house_site);
+    CHECK(p.read_line() == R"(<script>alert("hello!");</script>)");  // the seed prints what was posted
+    CHECK(p.read_line() == R"(<b>hi</b> & "x")");
+    gale::HTTPResponse page = gale_fetch(p.url("/view/index.html"));
+    CHECK(page.code == 200);
+    CHECK(page.body == read_file(site / "statics" / "html" / "index.html"));
+}
+
+TEST_CASE("examples: entries (a UI module with its CSS)") {
+    example_process p("entries", {"--template_path=" + (example_source("entries") / "templates").string()});
+    check_exchanges(p, tornado::entries);
 }

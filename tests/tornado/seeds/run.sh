@@ -38,6 +38,8 @@ t_prepare() { req -H 'Content-Type: application/json' -d '{"a": "x", "b": 2}' $(
 t_ip() { req $(u /); req $(u /info); req $(u /parallel); }
 t_fetch() { req $(u /); }
 t_feed() { req $(u /); }
+t_house() { req $(u /); req $(u /new); req -d 'text=<script>alert("hello!");</script>' $(u /new); req -d 'text=<b>hi</b> %26 "x"' $(u /new_raw); }
+t_entries() { req $(u /); req $(u /entry/3); req $(u /entry/1); req $(u /entry/9); }
 run hello t_hello; run hello_post t_hello_post; run story t_story; run message_form t_form
 run path_args t_path; run people_urls t_people
 mkdir -p /tmp/seedcheck-up; ARG=/tmp/seedcheck-up run upload t_upload
@@ -45,4 +47,5 @@ run subdomains t_sub; run named_urls t_named; run arguments t_args; run write_js
 run headers t_headers; run status t_status; run redirect t_redirect; run errors t_errors
 run hooks t_hooks; run prepare_json t_prepare; run httpserver t_hello
 run ip_lookup t_ip; ARG=http://127.0.0.1:$U/ run coroutine_fetch t_fetch; run feed_count t_feed
+run house_site t_house; run entries t_entries
 kill $UP

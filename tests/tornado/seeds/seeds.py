@@ -246,6 +246,47 @@ class Feed(RequestHandler):
         self.write("Fetched " + str(len(data["entries"])) + " entries "
                    "from the FriendFeed API")
 
+# Seed 004's house-listing site (templates, blocks, static_url, a function
+# passed to render, the escaping form) and seed 001's Entry UI module, over
+# the templates and statics of examples/house_site and examples/entries.
+EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "examples")
+HOUSE = os.path.join(EXAMPLES, "house_site")
+def house_title_join(titles):
+    return "+".join(titles)
+class HouseIndex(RequestHandler):
+    def get(self):
+        house = {"price": 398, "titles": ["宽窄巷子", "160平大空间", "文化保护区双地铁"],
+                 "score": 5, "comments": 6, "position": "北京市丰台区六里桥地铁"}
+        self.render("index.html", houses=[house, dict(house)], title_join=house_title_join)
+class HouseNew(RequestHandler):
+    def initialize(self, page): self.page = page  # new.html, or new_raw.html
+    def get(self): self.render(self.page, text="")
+    def post(self):
+        text = self.get_argument("text", "")
+        print(text, flush=True)  # seed: Python 2's print text
+        self.render(self.page, text=text)
+ENTRIES = [
+    {"id": 3, "title": "Templates & modules", "date": "2026-11-03",
+     "html": "<p>{% module Entry(entry) %} renders <em>this</em>.</p>",
+     "comments": ["Neat", "<script>alert(1)</script>"]},
+    {"id": 2, "title": "Static files", "date": "2026-11-02",
+     "html": "<p>static_url adds a version.</p>", "comments": ["Useful"]},
+    {"id": 1, "title": "Hello, world", "date": "2026-11-01",
+     "html": "<p>The first entry.</p>", "comments": []},
+]
+class EntryModule(tornado.web.UIModule):
+    def render(self, entry, show_comments=False):
+        return self.render_string("module-entry.html", entry=entry, show_comments=show_comments)
+    def embedded_css(self):
+        return ".entry { margin-bottom: 1em; }"
+class EntriesHome(RequestHandler):
+    def get(self): self.render("home.html", entries=ENTRIES)
+class EntryPage(RequestHandler):
+    def get(self, entry_id):
+        entry = next((e for e in ENTRIES if e["id"] == int(entry_id)), None)
+        if not entry: raise tornado.web.HTTPError(404)
+        self.render("entry.html", entry=entry)
+
 apps = {
     "hello": [(r"/", Hello)],
     "hello_post": [(r"/", HelloPost)],
@@ -275,8 +316,16 @@ apps = {
     "ip_lookup": [(r"/", IpIndex), (r"/info", IpInfo), (r"/parallel", IpParallel)],
     "coroutine_fetch": [(r"/", CoroutineFetch)],
     "feed_count": [(r"/", Feed)],
+    "house_site": [(r"^/$", HouseIndex),
+                   (r"^/view/(.*)$", tornado.web.StaticFileHandler, {"path": os.path.join(HOUSE, "statics", "html")}),
+                   (r"^/new$", HouseNew, {"page": "new.html"}), (r"^/new_raw$", HouseNew, {"page": "new_raw.html"})],
+    "entries": [url(r"/", EntriesHome, name="home"), (r"/entry/([0-9]+)", EntryPage)],
 }
 settings = {"debug": True} if name in ("people_urls", "named_urls") else {}
+if name == "house_site":
+    settings = dict(static_path=os.path.join(HOUSE, "statics"), template_path=os.path.join(HOUSE, "templates"))
+if name == "entries":
+    settings = dict(template_path=os.path.join(EXAMPLES, "entries", "templates"), ui_modules={"Entry": EntryModule})
 app = tornado.web.Application(apps[name], **settings)
 if name == "subdomains":
     app.add_handlers(r"^(www\.)?a\.com$", [(r"/", Domain)])
