@@ -170,6 +170,7 @@
 #include <fmt/core.h>
 #include <openssl/evp.h>
 
+#include "autoreload.hpp"  // (section: helper process) debug / autoreload restart the process
 #include "detail/gzip.hpp"
 #include "detail/logging.hpp"
 #include "detail/static_files.hpp"
@@ -319,6 +320,11 @@ struct Settings {
     std::map<std::string, ui_method, std::less<>> ui_methods{};
     std::map<std::string, std::shared_ptr<const ui_module_factory>, std::less<>> ui_modules{};
     // ---- end templates
+    // ---- autoreload (section: helper process)
+    // Re-execute the process when its program, a template or a static file
+    // changes (<gale/autoreload.hpp>); default: debug.
+    std::optional<bool> autoreload{};
+    // ---- end autoreload
     std::map<std::string, std::any, std::less<>> extra{};
 };
 
@@ -2040,6 +2046,13 @@ inline Application::Application(std::vector<URLSpec> rules, Settings settings)
     if (!settings_.serve_traceback) settings_.serve_traceback = settings_.debug;
     if (!settings_.static_path.empty()) detail::add_static_rules(settings_, rules);
     hosts_.push_back(host_group{nullptr, compile(rules)});
+    // ---- autoreload (section: helper process)
+    if (settings_.autoreload.value_or(settings_.debug)) {
+        for (const std::string& path : {settings_.template_path, settings_.static_path})
+            if (!path.empty()) autoreload::watch(path);
+        autoreload::start();
+    }
+    // ---- end autoreload
 }
 
 }  // namespace gale
