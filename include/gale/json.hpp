@@ -50,12 +50,10 @@
 //   True == 1 does not hold here).
 #pragma once
 
-#include <charconv>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
-#include <limits>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -63,6 +61,8 @@
 #include <utility>
 #include <variant>
 #include <vector>
+
+#include "detail/config.hpp"
 
 namespace gale::json {
 
@@ -291,11 +291,6 @@ private:
 
 // ---- object members (value is complete here) ----
 
-inline object::object(std::initializer_list<member> members) {
-    members_.reserve(members.size());
-    for (const auto& m : members) insert_or_assign(m.first, m.second);
-}
-
 inline std::size_t object::size() const noexcept { return members_.size(); }
 inline bool object::empty() const noexcept { return members_.empty(); }
 inline void object::clear() noexcept { members_.clear(); }
@@ -321,43 +316,12 @@ inline value& object::operator[](std::string_view key) {
     return members_.emplace_back(std::string(key), value()).second;
 }
 inline const value& object::operator[](std::string_view key) const { return at(key); }
-inline value& object::at(std::string_view key) {
-    if (value* v = find(key)) return *v;
-    throw std::out_of_range("json: no key \"" + std::string(key) + "\"");
-}
-inline const value& object::at(std::string_view key) const {
-    if (const value* v = find(key)) return *v;
-    throw std::out_of_range("json: no key \"" + std::string(key) + "\"");
-}
 inline value& object::insert_or_assign(std::string key, value v) {
     if (value* old = find(key)) return *old = std::move(v);
     return members_.emplace_back(std::move(key), std::move(v)).second;
 }
 inline value& object::push_back_unchecked(std::string key, value v) {
     return members_.emplace_back(std::move(key), std::move(v)).second;
-}
-inline bool object::erase(std::string_view key) {
-    for (auto it = members_.begin(); it != members_.end(); ++it)
-        if (it->first == key) {
-            members_.erase(it);
-            return true;
-        }
-    return false;
-}
-inline bool operator==(const array& a, const array& b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (!(a[i] == b[i])) return false;
-    return true;
-}
-// Python dicts compare equal whatever their order.
-inline bool operator==(const object& a, const object& b) {
-    if (a.size() != b.size()) return false;
-    for (const auto& m : a) {
-        const value* other = b.find(m.first);
-        if (!other || !(*other == m.second)) return false;
-    }
-    return true;
 }
 
 // ---- encoding ----
@@ -366,57 +330,7 @@ namespace detail {
 
 // Python's float repr: the shortest digits that read back the same, in
 // fixed notation when the decimal exponent is in [-4, 16), else d.ddde+XX.
-inline void append_python_float(std::string& out, double d) {
-    if (d != d) {
-        out += "NaN";
-        return;
-    }
-    if (d == std::numeric_limits<double>::infinity() || d == -std::numeric_limits<double>::infinity()) {
-        out += d < 0 ? "-Infinity" : "Infinity";
-        return;
-    }
-    char buf[64];
-    auto res = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
-    std::string_view sci(buf, static_cast<std::size_t>(res.ptr - buf));  // [-]d[.ddd]e(+|-)XX
-    if (sci.front() == '-') {
-        out += '-';
-        sci.remove_prefix(1);
-    }
-    std::size_t e = sci.find('e');
-    std::string digits;
-    digits += sci[0];
-    if (e > 1) digits.append(sci.substr(2, e - 2));
-    int exp = 0;
-    std::from_chars(sci.data() + e + (sci[e + 1] == '+' ? 2 : 1), sci.data() + sci.size(), exp);
-    int decpt = exp + 1;  // digits d1d2... mean 0.d1d2... * 10^decpt
-    int n = static_cast<int>(digits.size());
-    if (decpt > -4 && decpt <= 16) {
-        if (decpt <= 0) {
-            out += "0.";
-            out.append(static_cast<std::size_t>(-decpt), '0');
-            out += digits;
-        } else if (decpt >= n) {
-            out += digits;
-            out.append(static_cast<std::size_t>(decpt - n), '0');
-            out += ".0";
-        } else {
-            out.append(digits, 0, static_cast<std::size_t>(decpt));
-            out += '.';
-            out.append(digits, static_cast<std::size_t>(decpt));
-        }
-    } else {
-        out += digits[0];
-        if (n > 1) {
-            out += '.';
-            out.append(digits, 1);
-        }
-        int x = decpt - 1;
-        out += x < 0 ? "e-" : "e+";
-        if (x < 0) x = -x;
-        if (x < 10) out += '0';
-        out += std::to_string(x);
-    }
-}
+GALE_DECL void append_python_float(std::string& out, double d);
 
 // Decodes one UTF-8 sequence at s[i]; returns the code point and advances i,
 // or returns -1 for an invalid sequence (overlong, surrogate, > U+10FFFF, cut).
@@ -444,111 +358,19 @@ inline std::int32_t decode_utf8(std::string_view s, std::size_t& i) noexcept {
     return static_cast<std::int32_t>(cp);
 }
 
-inline void append_u_escape(std::string& out, std::uint32_t u) {
-    static constexpr char hex[] = "0123456789abcdef";
-    char buf[6] = {'\\', 'u', hex[(u >> 12) & 15], hex[(u >> 8) & 15], hex[(u >> 4) & 15], hex[u & 15]};
-    out.append(buf, 6);
-}
-
-// A JSON string literal as json.dumps (ensure_ascii) writes it; with
-// escape_lt_slash, "</" is written "<\/" (Tornado's json_encode).
-inline void append_string(std::string& out, std::string_view s, bool escape_lt_slash) {
-    out += '"';
-    std::size_t i = 0, run = 0;
-    while (i < s.size()) {
-        unsigned char c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\' &&
-            !(escape_lt_slash && c == '/' && i > 0 && s[i - 1] == '<')) {
-            ++i;
-            continue;
-        }
-        out.append(s, run, i - run);
-        switch (c) {
-        case '"': out += "\\\""; ++i; break;
-        case '\\': out += "\\\\"; ++i; break;
-        case '/': out += "\\/"; ++i; break;
-        case '\n': out += "\\n"; ++i; break;
-        case '\r': out += "\\r"; ++i; break;
-        case '\t': out += "\\t"; ++i; break;
-        case '\b': out += "\\b"; ++i; break;
-        case '\f': out += "\\f"; ++i; break;
-        default: {
-            std::size_t at = i;
-            std::int32_t cp = decode_utf8(s, i);
-            if (cp < 0)
-                throw encode_error("json: invalid UTF-8 in a string at byte " + std::to_string(at));
-            auto u = static_cast<std::uint32_t>(cp);
-            if (u >= 0x10000) {
-                u -= 0x10000;
-                append_u_escape(out, 0xD800 + (u >> 10));
-                append_u_escape(out, 0xDC00 + (u & 0x3FF));
-            } else {
-                append_u_escape(out, u);
-            }
-        }
-        }
-        run = i;
-    }
-    out.append(s, run, i - run);
-    out += '"';
-}
-
-inline void dump_to(const value& v, std::string& out, bool escape_lt_slash) {
-    switch (v.type()) {
-    case kind::null: out += "null"; break;
-    case kind::boolean: out += v.get_bool() ? "true" : "false"; break;
-    case kind::integer: {
-        char buf[24];
-        auto res = std::to_chars(buf, buf + sizeof buf, v.get_int());
-        out.append(buf, res.ptr);
-        break;
-    }
-    case kind::floating: append_python_float(out, v.get_double()); break;
-    case kind::string: append_string(out, v.get_string(), escape_lt_slash); break;
-    case kind::array: {
-        out += '[';
-        bool first = true;
-        for (const value& e : v.get_array()) {
-            if (!first) out += ", ";
-            first = false;
-            dump_to(e, out, escape_lt_slash);
-        }
-        out += ']';
-        break;
-    }
-    case kind::object: {
-        out += '{';
-        bool first = true;
-        for (const auto& [k, e] : v.get_object()) {
-            if (!first) out += ", ";
-            first = false;
-            append_string(out, k, escape_lt_slash);
-            out += ": ";
-            dump_to(e, out, escape_lt_slash);
-        }
-        out += '}';
-        break;
-    }
-    }
-}
-
 }  // namespace detail
 
 // Python's json.dumps(v) with default arguments, appended to out.
-inline void dump(const value& v, std::string& out) { detail::dump_to(v, out, false); }
+GALE_DECL void dump(const value& v, std::string& out);
 
 // Python's json.dumps(v) with default arguments.
-inline std::string dump(const value& v) {
-    std::string out;
-    detail::dump_to(v, out, false);
-    return out;
-}
+GALE_DECL std::string dump(const value& v);
 
 // Tornado's json_encode: dumps(v) with every "</" written "<\/".
-inline std::string encode(const value& v) {
-    std::string out;
-    detail::dump_to(v, out, true);
-    return out;
-}
+GALE_DECL std::string encode(const value& v);
 
 }  // namespace gale::json
+
+#if GALE_HEADER_ONLY
+#include "impl/json.ipp"
+#endif

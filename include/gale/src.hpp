@@ -28,6 +28,7 @@
 #include "impl/tcpserver.ipp"
 #include "impl/httputil.ipp"
 #include "impl/signed_value.ipp"
+#include "impl/json.ipp"
 #include "impl/regex.ipp"
 #include "impl/routing.ipp"
 #include "impl/static_files.ipp"
