@@ -32,3 +32,4 @@
 #include "impl/regex.ipp"
 #include "impl/routing.ipp"
 #include "impl/static_files.ipp"
+#include "impl/web.ipp"

@@ -145,6 +145,8 @@
 // strings (routing.hpp's fast path).
 #pragma once
 
+#include "detail/config.hpp"
+
 #include <algorithm>
 #include <any>
 #include <array>
@@ -168,7 +170,6 @@
 #include <vector>
 
 #include <fmt/core.h>
-#include <openssl/evp.h>
 
 #include "autoreload.hpp"  // (section: helper process) debug / autoreload restart the process
 #include "detail/gzip.hpp"
@@ -228,12 +229,7 @@ namespace web {
 // replaces the standard reason phrase.
 class HTTPError : public std::exception {
 public:
-    explicit HTTPError(int status_code = 500, std::string log_message = {}, std::string reason = {})
-        : status_code(status_code), log_message(std::move(log_message)), reason(std::move(reason)) {
-        text_ = fmt::format("HTTP {}: {}", status_code,
-                            this->reason.empty() ? http_reason(status_code) : std::string_view(this->reason));
-        if (!this->log_message.empty()) text_ += " (" + this->log_message + ")";
-    }
+    explicit HTTPError(int status_code = 500, std::string log_message = {}, std::string reason = {});
     const char* what() const noexcept override { return text_.c_str(); }
 
     int status_code;
@@ -345,83 +341,22 @@ inline std::optional<web_method> find_web_method(std::string_view method) {
 }
 
 // The Date header, formatted once a second per thread.
-inline std::string_view date_header_now() {
-    thread_local std::time_t last = 0;
-    thread_local std::string text;
-    std::time_t now = std::time(nullptr);
-    if (now != last || text.empty()) {
-        text = format_timestamp(now);
-        last = now;
-    }
-    return text;
-}
-
-// The SHA-1 implementation, fetched from OpenSSL's provider once per thread
-// (OpenSSL 3 looks EVP_sha1() up again at each EVP_DigestInit_ex).
-inline const EVP_MD* sha1_md() {
-#if OPENSSL_VERSION_MAJOR >= 3
-    struct md_deleter {
-        void operator()(EVP_MD* m) const noexcept { EVP_MD_free(m); }
-    };
-    thread_local std::unique_ptr<EVP_MD, md_deleter> md(EVP_MD_fetch(nullptr, "SHA1", nullptr));
-    if (md) return md.get();
-#endif
-    return EVP_sha1();
-}
+GALE_DECL std::string_view date_header_now();
 
 // The SHA-1 of body in hex between double quotes (an Etag).
-inline std::string quoted_sha1_hex(std::string_view body) {
-    // One digest context per thread, reset for each body.
-    struct context_deleter {
-        void operator()(EVP_MD_CTX* c) const noexcept { EVP_MD_CTX_free(c); }
-    };
-    thread_local std::unique_ptr<EVP_MD_CTX, context_deleter> context(EVP_MD_CTX_new());
-    EVP_MD_CTX* ctx = context.get();
-    if (!ctx) throw std::bad_alloc();
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int size = 0;
-    bool ok = EVP_DigestInit_ex(ctx, sha1_md(), nullptr) == 1 && EVP_DigestUpdate(ctx, body.data(), body.size()) == 1 &&
-              EVP_DigestFinal_ex(ctx, digest, &size) == 1;
-    if (!ok) throw std::runtime_error("SHA-1 failed");
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out(size * 2 + 2, '"');
-    for (unsigned i = 0; i < size; ++i) {
-        out[1 + 2 * i] = hex[digest[i] >> 4];
-        out[2 + 2 * i] = hex[digest[i] & 15];
-    }
-    return out;
-}
+GALE_DECL std::string quoted_sha1_hex(std::string_view body);
 
 // Tornado's decode_argument: text that is not UTF-8 is the client's fault,
 // web::HTTPError 400 "Invalid unicode in <name>: b'...'" (name "url" for a
 // path group; the value's first 40 bytes shown as Python shows bytes).
-void check_utf8_argument(std::string_view value, std::string_view name);
+GALE_DECL void check_utf8_argument(std::string_view value, std::string_view name);
 
 // GZipContentEncoding's compressible types: text/* and these.
-inline bool compressible_type(std::string_view type) {
-    constexpr std::array<std::string_view, 7> listed = {
-        "application/javascript", "application/x-javascript", "application/xml", "application/atom+xml",
-        "application/json",       "application/xhtml+xml",    "image/svg+xml"};
-    return type.starts_with("text/") || std::find(listed.begin(), listed.end(), type) != listed.end();
-}
+GALE_DECL bool compressible_type(std::string_view type);
 
 // Tornado's _remove_control_chars_regex ([\x00-\x08\x0e-\x1f] -> ' ') and
 // str.strip() over ASCII whitespace.
-inline std::string clean_argument(std::string_view value, bool strip) {
-    std::string s(value);
-    for (char& c : s) {
-        auto u = static_cast<unsigned char>(c);
-        if (u <= 0x08 || (u >= 0x0e && u <= 0x1f)) c = ' ';
-    }
-    if (strip) {
-        constexpr std::string_view ws = " \t\n\r\v\f";
-        std::size_t b = s.find_first_not_of(ws);
-        if (b == std::string::npos) return {};
-        std::size_t e = s.find_last_not_of(ws);
-        s = s.substr(b, e - b + 1);
-    }
-    return s;
-}
+GALE_DECL std::string clean_argument(std::string_view value, bool strip);
 
 template <class H, class Args>
 task<void> run_handler(Application& app, HTTPServerRequest& request, route_params params,
@@ -1602,17 +1537,9 @@ inline void RequestHandler::handle_request_exception(std::exception_ptr error) {
 
 namespace detail {
 
-inline void check_utf8_argument(std::string_view value, std::string_view name) {
-    if (utf8_error(value).empty()) return;
-    throw web::HTTPError(400, fmt::format("Invalid unicode in {}: {}", name, py_bytes_repr(value.substr(0, 40))));
-}
-
 // Reads the request's body and parses its arguments, unless the server
 // already did (HTTPServerOptions::read_body).
-inline task<void> read_whole_body(HTTPServerRequest& request) {
-    request.body = co_await request.connection->read_body();
-    if (request.headers.contains("Content-Type")) request.parse_body();
-}
+GALE_DECL task<void> read_whole_body(HTTPServerRequest& request);
 
 // Hands the body to the handler's data_received (Tornado's
 // stream_request_body): each piece as it arrives, the next one once
@@ -2019,23 +1946,10 @@ inline std::string RequestHandler::static_url(std::string_view path, bool includ
 namespace detail {
 
 // Python's re.escape (3.7 and later: only the special characters).
-inline std::string regex_escape(std::string_view text) {
-    constexpr std::string_view special = "()[]{}?*+-|^$\\.&~# \t\n\r\v\f";
-    std::string out;
-    for (char c : text) {
-        if (special.find(c) != std::string_view::npos) out += '\\';
-        out += c;
-    }
-    return out;
-}
+GALE_DECL std::string regex_escape(std::string_view text);
 
 // Tornado's Application with static_path: the static rules come first.
-inline void add_static_rules(const Settings& settings, std::vector<URLSpec>& rules) {
-    auto factory = handler<StaticFileHandler>(settings.static_path, settings.static_handler_args.default_filename);
-    for (std::string pattern : {regex_escape(settings.static_url_prefix) + "(.*)", std::string(R"(/(favicon\.ico))"),
-                                std::string(R"(/(robots\.txt))")})
-        rules.insert(rules.begin(), URLSpec(pattern, factory));
-}
+GALE_DECL void add_static_rules(const Settings& settings, std::vector<URLSpec>& rules);
 
 }  // namespace detail
 
@@ -2056,3 +1970,7 @@ inline Application::Application(std::vector<URLSpec> rules, Settings settings)
 }
 
 }  // namespace gale
+
+#if GALE_HEADER_ONLY
+#include "impl/web.ipp"
+#endif
