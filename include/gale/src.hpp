@@ -27,6 +27,7 @@
 #include "impl/netutil.ipp"
 #include "impl/tcpserver.ipp"
 #include "impl/httputil.ipp"
+#include "impl/http1connection.ipp"
 #include "impl/signed_value.ipp"
 #include "impl/json.ipp"
 #include "impl/regex.ipp"
