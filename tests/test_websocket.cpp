@@ -3,12 +3,20 @@
 
 #include <cstdio>
 #include <cstring>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include <asio/ip/tcp.hpp>
+
 #include <gale/concurrent.hpp>
+#include <gale/future.hpp>
+#include <gale/gen.hpp>
+#include <gale/ssl.hpp>
 #include <gale/tcpclient.hpp>
 
+#include "ssl_support.hpp"
 #include "support.hpp"
 
 using gale::detail::ws::event;
@@ -520,4 +528,333 @@ TEST_CASE("websocket_connect: gale to gale, a refused handshake, a client-side c
         co_await app.close_all_connections();
     });
     CHECK(Echo::log == std::vector<std::string>{"open gale", "closed error", "close gale 1000 done"});
+}
+
+// ------------------------------------------------------------------ keepalive pings and close timeouts
+
+namespace {
+
+gale::Application pinging_app(std::chrono::milliseconds interval, std::chrono::milliseconds timeout) {
+    gale::Settings settings;
+    settings.websocket_ping_interval = interval;
+    settings.websocket_ping_timeout = timeout;
+    return gale::Application({{"/echo/(.*)", gale::handler<Echo>()}}, std::move(settings));
+}
+
+// A listener for one raw WebSocket client connection: the test plays the server.
+struct raw_server {
+    asio::ip::tcp::acceptor acceptor{gale::IOLoop::current().context(), {asio::ip::address_v4::loopback(), 0}};
+    std::string url() const { return "ws://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()) + "/"; }
+    // Accepts the connection and answers its handshake with a 101.
+    gale::task<std::shared_ptr<IOStream>> accept() {
+        asio::ip::tcp::socket socket = co_await acceptor.async_accept(gale::use_task);
+        auto stream = std::make_shared<IOStream>(std::move(socket));
+        std::string request = co_await stream->read_until("\r\n\r\n");
+        std::size_t at = request.find("Sec-WebSocket-Key: ") + 19;
+        std::string key = request.substr(at, request.find("\r\n", at) - at);
+        co_await stream->write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                               "Sec-WebSocket-Accept: " + ws::accept_value(key) + "\r\n\r\n");
+        co_return stream;
+    }
+};
+
+// Reads frames until a close frame comes, never answering a ping; "ping:<data>" for each ping, then
+// "close:<code or none>".
+gale::task<std::vector<std::string>> frames_until_close(IOStream& stream, bool from_client) {
+    frame_reader reader(from_client, 1 << 20);
+    std::vector<std::string> seen;
+    for (;;) {
+        event e = co_await next_frame(stream, reader);
+        if (e.what == event::kind::ping) seen.push_back("ping:" + std::string(e.data));
+        if (e.what == event::kind::close) {
+            seen.push_back("close:" + (e.code ? std::to_string(*e.code) : std::string("none")));
+            co_return seen;
+        }
+    }
+}
+
+// Every entry but the last is "ping:" (an empty ping); at least one.
+bool pings_then(const std::vector<std::string>& seen, const std::string& last) {
+    if (seen.size() < 2 || seen.back() != last) return false;
+    for (std::size_t i = 0; i + 1 < seen.size(); ++i)
+        if (seen[i] != "ping:") return false;
+    return true;
+}
+
+}  // namespace
+
+TEST_CASE("websocket_ping_interval: a peer that never answers pings is closed as Tornado 6.2 closes it") {
+    Echo::log.clear();
+    gale_test::run_async([]() -> gale::task<void> {
+        gale::Application app = pinging_app(std::chrono::milliseconds(20), std::chrono::milliseconds(100));
+        std::uint16_t port = app.listen(0, "127.0.0.1");
+        auto stream = co_await raw_websocket(port);
+        std::vector<std::string> seen = co_await frames_until_close(*stream, false);
+        // Empty pings, then Tornado 6.2's close(): a close frame without code or reason.
+        CHECK(pings_then(seen, "close:none"));
+        co_await stream->write(masked(opcode::close, ""));
+        CHECK(co_await close_code_from(stream) == 0);  // the server then ends the connection
+        co_await app.close_all_connections();
+    });
+    CHECK(Echo::log == std::vector<std::string>{"open raw", "closed error", "close raw none "});
+}
+
+TEST_CASE("websocket_ping_interval: python3-websockets answers the pings and stays connected") {
+    Echo::log.clear();
+    std::string out = gale_test::run_async([&]() -> gale::task<std::string> {
+        gale::Application app = pinging_app(std::chrono::milliseconds(20), std::chrono::seconds(30));
+        std::uint16_t port = app.listen(0, "127.0.0.1");
+        std::string script =
+            "import asyncio, websockets\n"
+            "async def main():\n"
+            "    async with websockets.connect(\"ws://127.0.0.1:" +
+            std::to_string(port) +
+            "/echo/kept\") as ws:\n"
+            "        await asyncio.sleep(0.3); await ws.send(\"still here\"); print(await ws.recv())\n"
+            "asyncio.run(main())\n";
+        std::string result = co_await gale::run_in_executor([&] { return python(script); });
+        co_await app.close_all_connections();
+        co_return result;
+    });
+    CHECK(out == "still here\n");
+    REQUIRE(Echo::log.size() >= 4);
+    CHECK(Echo::log.front() == "open kept");
+    CHECK(Echo::log[1] == "pong ");  // the answers to the server's empty pings
+    CHECK(Echo::log.back() == "close kept 1000 ");
+}
+
+TEST_CASE("websocket_connect: ping_interval closes a connection whose server never answers pings") {
+    gale_test::run_async([]() -> gale::task<void> {
+        raw_server server;
+        auto accepted = gale::spawn(server.accept());
+        gale::websocket_connect_options options;
+        options.ping_interval = std::chrono::milliseconds(20);
+        options.ping_timeout = std::chrono::milliseconds(100);
+        gale::WebSocketClientConnection c = co_await gale::websocket_connect(server.url(), options);
+        std::shared_ptr<IOStream> stream = co_await accepted;
+        auto reading = gale::spawn(c.read_message());
+        std::vector<std::string> seen = co_await frames_until_close(*stream, true);
+        CHECK(pings_then(seen, "close:none"));
+        stream->close();
+        CHECK_FALSE(co_await reading);
+        CHECK(c.is_closing());
+    });
+}
+
+TEST_CASE("close handshake timeout: the server and the client end a connection whose peer never answers") {
+    Echo::log.clear();
+    gale_test::run_async([]() -> gale::task<void> {
+        gale::Application app = echo_app();
+        std::uint16_t port = app.listen(0, "127.0.0.1");
+        // The server closes (4000 "done") and the peer says nothing: the server ends the connection.
+        auto quiet_client = [port]() -> gale::task<std::string> {
+            auto stream = co_await raw_websocket(port);
+            co_await stream->write(masked(opcode::text, "close me"));
+            std::vector<std::string> seen = co_await frames_until_close(*stream, false);
+            (void)co_await stream->read_until_close();
+            co_return seen.back();
+        };
+        // The client closes (1000) and the server says nothing: the client ends the connection.
+        auto quiet_server = []() -> gale::task<std::string> {
+            raw_server server;
+            auto accepted = gale::spawn(server.accept());
+            gale::WebSocketClientConnection c = co_await gale::websocket_connect(server.url());
+            std::shared_ptr<IOStream> stream = co_await accepted;
+            c.close(1000);
+            std::vector<std::string> seen = co_await frames_until_close(*stream, true);
+            CHECK_FALSE(co_await c.read_message());
+            CHECK_FALSE(c.close_code());  // no close frame came
+            (void)co_await stream->read_until_close();
+            co_return seen.back();
+        };
+        std::tuple<std::string, std::string> saw = co_await gale::gather(quiet_client(), quiet_server());
+        CHECK(std::get<0>(saw) == "close:4000");
+        CHECK(std::get<1>(saw) == "close:1000");
+        co_await app.close_all_connections();
+    });
+    CHECK(Echo::log == std::vector<std::string>{"open raw", "closed error", "close raw none "});
+}
+
+// ------------------------------------------------------------------ wss:// and the client's time limits
+
+TEST_CASE("websocket_connect: wss:// to gale over TLS, certificate checks, connect and request timeouts") {
+    const gale_test::test_certs& certs = gale_test::test_certs::get();
+    gale_test::run_async([&]() -> gale::task<void> {
+        gale::Application app = echo_app();
+        gale::HTTPServerOptions tls;
+        gale::ssl_options server_side;
+        server_side.certfile = certs.server_cert;
+        server_side.keyfile = certs.server_key;
+        tls.ssl_options = gale::ssl_options_to_context(server_side, true);
+        std::uint16_t port = app.listen(0, "127.0.0.1", tls);
+        std::string url = "wss://localhost:" + std::to_string(port) + "/echo/tls";
+        gale::websocket_connect_options options;
+        gale::ssl_options client_side;
+        client_side.ca_certs = certs.ca_cert;
+        options.ssl_options = gale::ssl_options_to_context(client_side, false);
+        gale::WebSocketClientConnection c = co_await gale::websocket_connect(url, options);
+        co_await c.write_message("over TLS");
+        std::optional<gale::WebSocketMessage> m = co_await c.read_message();
+        REQUIRE(m);
+        CHECK(m->data == "over TLS");
+        CHECK(gale::ssl_transport_of(c.stream()) != nullptr);
+        c.close(1000);
+        CHECK_FALSE(co_await c.read_message());
+        CHECK(c.close_code() == 1000);
+        // Without ssl_options: the system's CAs, which do not know the test CA.
+        bool refused = false;
+        try {
+            (void)co_await gale::websocket_connect(url);
+        } catch (const gale::SSLCertVerificationError&) {
+            refused = true;
+        }
+        CHECK(refused);
+        co_await app.close_all_connections();
+
+        // A listener that never answers: the TLS handshake hits connect_timeout, the HTTP one request_timeout.
+        asio::ip::tcp::acceptor silent(gale::IOLoop::current().context(), {asio::ip::address_v4::loopback(), 0});
+        std::string silent_port = std::to_string(silent.local_endpoint().port());
+        gale::websocket_connect_options hurried = options;
+        hurried.connect_timeout = std::chrono::milliseconds(100);
+        bool timed_out = false;
+        try {
+            (void)co_await gale::websocket_connect("wss://localhost:" + silent_port + "/", hurried);
+        } catch (const gale::TimeoutError&) {
+            timed_out = true;
+        }
+        CHECK(timed_out);
+        hurried.request_timeout = std::chrono::milliseconds(100);
+        timed_out = false;
+        try {
+            (void)co_await gale::websocket_connect("ws://127.0.0.1:" + silent_port + "/", hurried);
+        } catch (const gale::TimeoutError&) {
+            timed_out = true;
+        }
+        CHECK(timed_out);
+    });
+}
+
+// ------------------------------------------------------------------ other threads and broadcasting
+
+namespace {
+
+// A chat room: every open connection is in `users`; "broadcast N" sends N rounds of a large message to
+// everyone, yielding to the loop between writes (so members leave in the middle of it).
+struct Room : gale::WebSocketHandler<Room> {
+    static inline std::set<Room*> users;
+    static inline gale::IOLoop* loop = nullptr;
+    static inline int skipped = 0;  // members of a round's copy that had left when their turn came
+    void open() {
+        users.insert(this);
+        loop = &gale::IOLoop::current();
+    }
+    void on_close() { users.erase(this); }
+    gale::task<void> on_message(std::string_view message, bool) {
+        if (message == "ready?") {
+            co_await write_message("ready");
+        } else if (message.starts_with("broadcast ")) {
+            int rounds = std::stoi(std::string(message.substr(10)));
+            std::string payload(100000, 'b');
+            for (int round = 0; round < rounds; ++round) {
+                std::vector<Room*> members(users.begin(), users.end());
+                for (Room* member : members) {
+                    co_await gale::moment;
+                    if (!users.contains(member) || member->is_closing()) {  // gone or going: never touch it
+                        ++skipped;
+                        continue;
+                    }
+                    try {
+                        co_await member->write_message(payload);
+                    } catch (const gale::WebSocketClosedError&) {
+                    }
+                }
+            }
+            for (Room* member : users)  // no wait inside this loop: nobody leaves during it
+                if (!member->is_closing()) (void)member->write_message("done");
+        }
+    }
+};
+
+gale::task<gale::WebSocketClientConnection> join_room(std::string url) {
+    gale::WebSocketClientConnection c = co_await gale::websocket_connect(url);
+    co_await c.write_message("ready?");
+    std::optional<gale::WebSocketMessage> m = co_await c.read_message();
+    CHECK((m && m->data == "ready"));
+    co_return c;
+}
+
+}  // namespace
+
+TEST_CASE("write_message from another thread: add_callback to the connection's loop") {
+    Room::users.clear();
+    gale_test::run_async([]() -> gale::task<void> {
+        gale::Application app({{"/room", gale::handler<Room>()}});
+        std::string url = "ws://127.0.0.1:" + std::to_string(app.listen(0, "127.0.0.1")) + "/room";
+        gale::WebSocketClientConnection a = co_await join_room(url);
+        gale::WebSocketClientConnection b = co_await join_room(url);
+        REQUIRE(Room::users.size() == 2);
+        gale::IOLoop* loop = Room::loop;
+        std::thread worker([loop] {
+            std::string text = "from thread";
+            loop->add_callback([text] {
+                for (Room* user : Room::users) (void)user->write_message(text);
+            });
+        });
+        worker.join();
+        for (gale::WebSocketClientConnection* c : {&a, &b}) {
+            std::optional<gale::WebSocketMessage> m = co_await c->read_message();
+            REQUIRE(m);
+            CHECK(m->data == "from thread");
+            c->close();
+            CHECK_FALSE(co_await c->read_message());
+        }
+        co_await app.close_all_connections();
+    });
+    CHECK(Room::users.empty());
+}
+
+TEST_CASE("broadcast: members leaving in the middle of it (run under ASan)") {
+    Room::users.clear();
+    Room::skipped = 0;
+    constexpr int members = 40;
+    constexpr int rounds = 5;
+    gale_test::run_async([]() -> gale::task<void> {
+        gale::Application app({{"/room", gale::handler<Room>()}});
+        std::string url = "ws://127.0.0.1:" + std::to_string(app.listen(0, "127.0.0.1")) + "/room";
+        std::vector<gale::WebSocketClientConnection> clients;
+        for (int i = 0; i < members; ++i) clients.push_back(co_await join_room(url));
+        // Member 0 starts the broadcast; odd members leave once the first payload reaches them (one in two
+        // drops the connection, the other closes properly); even members stay and count the rounds.
+        auto member = [](gale::WebSocketClientConnection& c, int i) -> gale::task<int> {
+            int received = 0;
+            if (i == 0) co_await c.write_message("broadcast " + std::to_string(rounds));
+            while (std::optional<gale::WebSocketMessage> m = co_await c.read_message()) {
+                if (m->data == "done") break;
+                CHECK(m->data.size() == 100000);
+                ++received;
+                if (i % 2 == 1) {
+                    if (i % 4 == 1) {
+                        c.stream().close();
+                    } else {
+                        c.close(1001);
+                        while (co_await c.read_message()) {
+                        }
+                    }
+                    break;
+                }
+            }
+            co_return received;
+        };
+        std::vector<gale::task<int>> work;
+        for (int i = 0; i < members; ++i) work.push_back(member(clients[std::size_t(i)], i));
+        std::vector<int> received = co_await gale::gather(std::move(work));
+        for (int i = 0; i < members; ++i) CHECK(received[std::size_t(i)] == (i % 2 == 0 ? rounds : 1));
+        CHECK(Room::skipped > 0);  // some members left while a round was under way
+        for (gale::WebSocketClientConnection& c : clients) c.close();
+        for (gale::WebSocketClientConnection& c : clients)
+            while (co_await c.read_message()) {
+            }
+        co_await app.close_all_connections();
+    });
+    CHECK(Room::users.empty());
 }
