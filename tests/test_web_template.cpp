@@ -9,7 +9,12 @@
 
 #include <gale/httpclient.hpp>
 
+#include <unistd.h>
+
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
 #include <regex>
 #include <string>
 #include <vector>
@@ -268,5 +273,149 @@ TEST_CASE("web_template: in debug the error page shows the template's file and l
         CHECK(r.code == 500);
         CHECK(r.body == "error.html:2: NameError: name 'missing_name' is not defined\n");
         co_await app->close_all_connections();
+    });
+}
+
+// ================================================================== settings and hooks (gale alone)
+
+namespace {
+
+// A temporary directory, removed with its files at the end.
+struct temp_dir {
+    fs::path path;
+    temp_dir() {
+        std::string pattern = (fs::temp_directory_path() / "gale-web-template-XXXXXX").string();
+        if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+        path = pattern;
+    }
+    ~temp_dir() {
+        std::error_code ignored;
+        fs::remove_all(path, ignored);
+    }
+    temp_dir(const temp_dir&) = delete;
+    temp_dir& operator=(const temp_dir&) = delete;
+    void write(const std::string& name, std::string_view text) const {
+        std::ofstream(path / name, std::ios::binary) << text;
+    }
+};
+
+struct Page : gale::RequestHandler {
+    task<void> get() {
+        render("page.html", {{"x", "<b>&</b>"}});
+        co_return;
+    }
+};
+struct RenderTwice : gale::RequestHandler {
+    task<void> get() {
+        finish("done");
+        render("page.html", {{"x", "again"}});
+        co_return;
+    }
+};
+struct SpanishPage : gale::RequestHandler {
+    task<void> get() {
+        set_locale(gale::locale::get("es_LA"));
+        render("locale.html", {{"count", 1}});
+        co_return;
+    }
+};
+struct OtherPath : gale::RequestHandler {
+    std::string get_template_path() override { return (site_dir() / "translations").string(); }
+    task<void> get() {
+        write(render_string("es_LA.csv"));
+        co_return;
+    }
+};
+
+// A module using the handler's request, user and locale.
+struct Who : gale::UIModule {
+    using UIModule::UIModule;
+    std::string render(const template_args&) override {
+        return request().path + " " + current_user().value_or("nobody") + " " + locale().code();
+    }
+};
+struct WhoPage : gale::RequestHandler {
+    std::optional<std::string> get_current_user() override { return "ann"; }
+    task<void> get() {
+        render("who.html");
+        co_return;
+    }
+};
+
+task<std::string> body_of(AsyncHTTPClient& client, std::uint16_t port, std::string path) {
+    HTTPResponse r = co_await fetch(client, port, std::move(path));
+    co_return std::to_string(r.code) + " " + r.body;
+}
+
+}  // namespace
+
+TEST_CASE("web_template: autoescape None, template_loader, and what render does after finish") {
+    temp_dir dir;
+    dir.write("page.html", "{{ x }}");
+    run_async([&]() -> task<void> {
+        AsyncHTTPClient client;
+        gale::Application unescaped({{"/", gale::handler<Page>()}},
+                                    {.template_path = dir.path.string(), .autoescape = std::nullopt});
+        std::uint16_t port = unescaped.listen(0, "127.0.0.1");
+        CHECK(co_await body_of(client, port, "/") == "200 <b>&</b>");
+
+        // template_loader replaces the Loader (and its options: the setting's autoescape is not applied).
+        auto loader = std::make_shared<gale::DictLoader>(std::map<std::string, std::string>{{"page.html", "[{{ x }}]"}});
+        gale::Application dict({{"/", gale::handler<Page>()}, {"/twice", gale::handler<RenderTwice>()}},
+                               {.template_path = "/nonexistent", .template_loader = loader, .autoescape = std::nullopt});
+        port = dict.listen(0, "127.0.0.1");
+        CHECK(co_await body_of(client, port, "/") == "200 [&lt;b&gt;&amp;&lt;/b&gt;]");
+        log_capture logs;
+        CHECK(co_await body_of(client, port, "/twice") == "200 done");
+        CHECK(logs.matching("Cannot render() after finish()").size() == 1);
+        co_await unescaped.close_all_connections();
+        co_await dict.close_all_connections();
+    });
+}
+
+TEST_CASE("web_template: compiled templates are kept, except in debug (compiled_template_cache)") {
+    temp_dir dir;
+    dir.write("page.html", "one {{ x }}");
+    run_async([&]() -> task<void> {
+        AsyncHTTPClient client;
+        gale::Application cached({{"/", gale::handler<Page>()}}, {.template_path = dir.path.string()});
+        gale::Application debug({{"/", gale::handler<Page>()}}, {.debug = true, .template_path = dir.path.string()});
+        gale::Application uncached({{"/", gale::handler<Page>()}},
+                                   {.template_path = dir.path.string(), .compiled_template_cache = false});
+        std::uint16_t a = cached.listen(0, "127.0.0.1"), b = debug.listen(0, "127.0.0.1"),
+                      c = uncached.listen(0, "127.0.0.1");
+        for (std::uint16_t port : {a, b, c}) CHECK(co_await body_of(client, port, "/") == "200 one &lt;b&gt;&amp;&lt;/b&gt;");
+        dir.write("page.html", "two");
+        CHECK(co_await body_of(client, a, "/") == "200 one &lt;b&gt;&amp;&lt;/b&gt;");
+        CHECK(co_await body_of(client, b, "/") == "200 two");
+        CHECK(co_await body_of(client, c, "/") == "200 two");
+        co_await cached.close_all_connections();
+        co_await debug.close_all_connections();
+        co_await uncached.close_all_connections();
+    });
+}
+
+TEST_CASE("web_template: set_locale, get_template_path and a UI module reading its handler") {
+    temp_dir dir;
+    dir.write("who.html", "<p>{% module Who() %}</p>");
+    run_async([&]() -> task<void> {
+        gale::locale::load_translations(site_dir() / "translations");
+        gale::Settings s = site_settings();
+        s.template_path = dir.path.string();
+        s.ui_modules = {{"Who", gale::ui_module<Who>()}};
+        gale::Application who({{"/who/x", gale::handler<WhoPage>()}}, std::move(s));
+        std::uint16_t who_port = who.listen(0, "127.0.0.1");
+        gale::Application extra({{"/es", gale::handler<SpanishPage>()}, {"/other", gale::handler<OtherPath>()}},
+                                site_settings());
+        std::uint16_t extra_port = extra.listen(0, "127.0.0.1");
+        AsyncHTTPClient client;
+        CHECK(co_await body_of(client, extra_port, "/es") == "200 es_LA Español Cerrar sesión A Ana le gustó esto\n");
+        CHECK(co_await body_of(client, extra_port, "/other") == "200 " + [] {
+            std::ifstream in(site_dir() / "translations" / "es_LA.csv", std::ios::binary);
+            return std::string(std::istreambuf_iterator<char>(in), {});
+        }());
+        CHECK(co_await body_of(client, who_port, "/who/x") == "200 <p>/who/x ann en_US</p>");
+        co_await who.close_all_connections();
+        co_await extra.close_all_connections();
     });
 }

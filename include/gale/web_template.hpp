@@ -362,9 +362,12 @@ private:
         if (open_name("reverse_url"))
             ns.set_function("reverse_url", [self](const template_args& a) -> json::value { return reverse_url(*self, a); });
         const Settings& s = h.settings();
-        for (const auto& [name, method] : s.ui_methods)
+        for (const auto& entry : s.ui_methods) {
+            const std::string& name = entry.first;
+            const ui_method& method = entry.second;
             if (!name.empty() && name[0] != '_' && !(name[0] >= 'A' && name[0] <= 'Z') && method && open_name(name))
                 ns.set_function(name, [self, &method](const template_args& a) { return method(*self, a); });
+        }
         for (const auto& [name, factory] : s.ui_modules)
             if (factory && (!given || !given->find_module(name))) ns.set_module(name, module_hook(h, name, *factory));
         for (const auto& [name, factory] : ui::builtin_modules())
