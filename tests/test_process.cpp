@@ -187,6 +187,17 @@ TEST_CASE("a child killed by a signal is restarted, and past max_restarts the pa
     CHECK(WEXITSTATUS(status) == 5);  // fork_server's "Too many child restarts" exit
 }
 
+TEST_CASE("SIGTERM to the parent is passed on to the children, and the parent then exits 0") {
+    fork_server server;
+    std::map<int, int> children = server.children();
+    REQUIRE(children.size() == 2);
+    ::kill(server.pid, SIGTERM);  // the parent only, as supervisor does
+    int status = server.parent_status();
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    for (auto [id, pid] : children) CHECK(::kill(pid, 0) == -1);  // gone, and reaped
+}
+
 // ------------------------------------------------------------------ Subprocess
 
 TEST_CASE("Subprocess: stdout as an IOStream, and the exit status") {

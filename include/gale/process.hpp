@@ -29,7 +29,10 @@
 // parent never returns: it waits for its children, starts a new child with
 // the same id for one that exits with an error or is killed by a signal
 // (at most max_restarts times in all, then throws std::runtime_error), and
-// exits with status 0 once every child has exited normally.
+// exits with status 0 once every child has exited normally. Beyond Tornado,
+// SIGTERM or SIGINT sent to the parent (by supervisor or systemd, say) is
+// passed on to every child; none is restarted after that, and the parent
+// exits 0 once they have all ended, so stopping the parent stops the group.
 //
 // Call it before the loop starts and before any other thread is made.
 // Unlike Tornado, where the IOLoop must not exist yet, the thread's loop may
@@ -143,15 +146,50 @@ inline std::optional<int> task_id() noexcept {
     return detail::task_id_slot();
 }
 
+namespace detail {
+
+// The parent of fork_processes waits for its children and for SIGTERM and
+// SIGINT with sigwaitinfo, those signals blocked meanwhile (no handler, no
+// race between a signal and the wait); each child gets the mask back.
+class parent_signals {
+public:
+    parent_signals() {
+        sigemptyset(&watched_);
+        for (int sig : {SIGCHLD, SIGTERM, SIGINT}) sigaddset(&watched_, sig);
+        pthread_sigmask(SIG_BLOCK, &watched_, &previous_);
+    }
+    ~parent_signals() { restore(); }
+    parent_signals(const parent_signals&) = delete;
+    parent_signals& operator=(const parent_signals&) = delete;
+
+    void restore() noexcept { pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
+
+    // The next of the watched signals.
+    int wait() {
+        for (;;) {
+            int sig = ::sigwaitinfo(&watched_, nullptr);
+            if (sig >= 0) return sig;
+            if (errno != EINTR) throw std::system_error(errno, std::generic_category(), "fork_processes: sigwaitinfo");
+        }
+    }
+
+private:
+    sigset_t watched_;
+    sigset_t previous_;
+};
+
+}  // namespace detail
+
 inline int fork_processes(int num_processes, int max_restarts = 100) {
     if (detail::task_id_slot()) throw std::logic_error("fork_processes: already called in this process");
     if (num_processes <= 0) num_processes = cpu_count();
     detail::log(detail::gen_log, detail::log_level::info, "process", __LINE__, "Starting {} processes",
                 num_processes);
     std::map<pid_t, int> children;
+    detail::parent_signals signals;
     // Forks child `id`; true in the child.
     IOLoop* loop = IOLoop::current_or_null();
-    auto start_child = [&children, loop](int id) {
+    auto start_child = [&children, &signals, loop](int id) {
         if (loop) loop->context().notify_fork(asio::execution_context::fork_prepare);
         pid_t pid = ::fork();
         if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork_processes: fork");
@@ -159,6 +197,7 @@ inline int fork_processes(int num_processes, int max_restarts = 100) {
             loop->context().notify_fork(pid == 0 ? asio::execution_context::fork_child
                                                  : asio::execution_context::fork_parent);
         if (pid == 0) {
+            signals.restore();
             detail::task_id_slot() = id;
             return true;
         }
@@ -169,17 +208,30 @@ inline int fork_processes(int num_processes, int max_restarts = 100) {
         if (start_child(id)) return id;
 
     int restarts = 0;
+    bool stopping = false;  // SIGTERM or SIGINT came: passed on, nobody restarted
     while (!children.empty()) {
         int status = 0;
-        pid_t pid = ::wait(&status);
-        if (pid < 0) {
-            if (errno == EINTR) continue;
-            throw std::system_error(errno, std::generic_category(), "fork_processes: wait");
+        pid_t pid = ::waitpid(-1, &status, WNOHANG);
+        if (pid < 0 && errno != ECHILD) throw std::system_error(errno, std::generic_category(), "fork_processes: wait");
+        if (pid <= 0) {
+            int sig = signals.wait();
+            if (sig != SIGCHLD && !stopping) {
+                stopping = true;
+                detail::log(detail::gen_log, detail::log_level::info, "process", __LINE__,
+                            "signal {}: passing it on to the children and waiting for them", sig);
+                for (const auto& [child_pid, id] : children) ::kill(child_pid, sig);
+            }
+            continue;
         }
         auto child = children.find(pid);
         if (child == children.end()) continue;
         int id = child->second;
         children.erase(child);
+        if (stopping) {
+            detail::log(detail::gen_log, detail::log_level::info, "process", __LINE__, "child {} (pid {}) stopped",
+                        id, pid);
+            continue;
+        }
         if (WIFSIGNALED(status)) {
             detail::log(detail::gen_log, detail::log_level::warning, "process", __LINE__,
                         "child {} (pid {}) killed by signal {}, restarting", id, pid, WTERMSIG(status));
@@ -194,8 +246,9 @@ inline int fork_processes(int num_processes, int max_restarts = 100) {
         if (++restarts > max_restarts) throw std::runtime_error("Too many child restarts, giving up");
         if (start_child(id)) return id;
     }
-    // Every child exited cleanly: so does the parent, instead of returning
-    // to code that would go on to serve as if it were a child.
+    // Every child exited cleanly, or was stopped by the signal passed on:
+    // so does the parent, instead of returning to code that would go on to
+    // serve as if it were a child.
     std::exit(0);
 }
 
