@@ -3,8 +3,10 @@
 # template_bench (-O2, NDEBUG) in its own build directory, checks that both
 # engines render the same bytes for every case, then runs the two back to
 # back, each pinned to the same core, --reps times, and prints a markdown
-# report: machine, load, and per case the median renders/s of each engine,
-# the ratio of the medians, and gale's heap allocations per render.
+# report: machine, load, and per case the median renders per CPU second of
+# each engine (process CPU time, so other load on the machine disturbs the
+# figures less than wall time would), the ratio of the medians, and gale's
+# heap allocations per render.
 #
 #   benchmarks/run_template.sh [--cxx g++|clang++-14] [--cpu N] [--reps N]
 #                              [--scale F] [--builddir DIR]
@@ -37,7 +39,7 @@ while [ $# -gt 0 ]; do
         --reps) reps=$2; shift 2 ;;
         --scale) scale=$2; shift 2 ;;
         --builddir) build_dir=$2; shift 2 ;;
-        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -66,7 +68,7 @@ echo "- compiler: $("$cxx" --version | head -1), -O2 -DNDEBUG; Tornado $tornado_
 echo "- gale: $commit; both engines pinned with taskset -c $cpu, alternating, $reps repetitions"
 echo "- load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| page | rows | gale renders/s | Tornado renders/s | gale / Tornado | gale allocations per render |"
+echo "| page | rows | gale renders/CPU s | Tornado renders/CPU s | gale / Tornado | gale allocations per render |"
 echo "|---|---:|---:|---:|---:|---:|"
 
 # case: page rows gale-iterations tornado-iterations

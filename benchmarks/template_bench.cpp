@@ -9,13 +9,15 @@
 // renders the page --iters times per repetition. Each render builds the
 // namespace a handler would (the rows borrowed, two strings) and appends to
 // one output string that is cleared and reused, as a handler's write buffer
-// is. Prints one line: "renders_per_s <median over reps> allocs_per_render
+// is. Time is the process's CPU time (so other load on a shared machine
+// costs cache, not scheduling delays), the same clock template_tornado.py
+// uses. Prints one line: "renders_per_s <median over reps> allocs_per_render
 // <heap allocations per render, counted by alloc_count.cpp> bytes <page size>".
 // --dump writes one render to FILE (the runner compares it with Tornado's).
 // --iters 0 with --reps 1 renders once (handy under valgrind).
 
 #include <algorithm>
-#include <chrono>
+#include <ctime>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -31,6 +33,12 @@
 #include "alloc_count.hpp"
 
 namespace {
+
+double cpu_seconds() {
+    timespec t{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
 
 struct config {
     std::string dir = "benchmarks/templates";
@@ -97,11 +105,11 @@ int main(int argc, char** argv) {
     std::uint64_t allocs = 0;
     for (int r = 0; r < c.reps && c.iters > 0; ++r) {
         std::uint64_t a0 = alloc_count::total();
-        auto t0 = std::chrono::steady_clock::now();
+        double t0 = cpu_seconds();
         for (long i = 0; i < c.iters; ++i) render();
-        auto t1 = std::chrono::steady_clock::now();
+        double t1 = cpu_seconds();
         allocs += alloc_count::total() - a0;
-        rates.push_back(static_cast<double>(c.iters) / std::chrono::duration<double>(t1 - t0).count());
+        rates.push_back(static_cast<double>(c.iters) / (t1 - t0));
     }
     if (rates.empty()) return 0;
     std::sort(rates.begin(), rates.end());

@@ -114,6 +114,7 @@ struct program {
     std::vector<std::int32_t> slot_of;  // symbol -> slot (-1: unused)
     std::vector<std::uint32_t> slot_symbol;
     std::vector<std::uint8_t> slot_local;
+    std::vector<std::uint16_t> slot_builtin;  // the built-in of that name, or b_none
 
     std::int32_t slot(std::uint32_t symbol) {
         if (slot_of.size() <= symbol) slot_of.resize(symbol + 1, -1);
@@ -121,6 +122,7 @@ struct program {
             slot_of[symbol] = static_cast<std::int32_t>(slot_symbol.size());
             slot_symbol.push_back(symbol);
             slot_local.push_back(0);
+            slot_builtin.push_back(find_builtin(symbols->name(symbol)));
         }
         return slot_of[symbol];
     }
@@ -194,10 +196,45 @@ private:
 
     flow exec(const node_list& body) {
         for (const node& n : body) {
-            flow f = exec_located(n);
-            if (f != flow::normal) return f;
+            if (n.kind == nk::text) {
+                out_->append(n.text);
+            } else if (n.kind != nk::expr || n.file != escaping_file_ || !emit_simple(*n.e)) {
+                flow f = exec_located(n);
+                if (f != flow::normal) return f;
+            }
         }
         return flow::normal;
+    }
+
+    // The hot path of {{ x }}, {{ x["k"] }} and {{ x.k }} in a file known to
+    // autoescape with xhtml_escape: a variable already set, holding (at that
+    // key) a string or an integer, is written straight out. false for
+    // anything else, which exec() then evaluates (and reports errors of).
+    bool emit_simple(const expr& e) {
+        const json::value* j = nullptr;
+        if (e.kind == ex::name) {
+            j = set_data(e);
+        } else if (e.kind == ex::index || (e.kind == ex::attr && e.method == m_none)) {
+            std::string_view key = e.attr;
+            if (e.kind == ex::index) {
+                const expr& k = *e.kids[1];
+                if (k.kind != ex::constant || !k.constant.is_string()) return false;
+                key = k.constant.get_string();
+            }
+            const json::value* obj = e.kids[0]->kind == ex::name ? set_data(*e.kids[0]) : nullptr;
+            if (!obj || !obj->is_object()) return false;
+            j = obj->find(key);
+        }
+        if (!j) return false;
+        if (j->is_string()) append_html_escaped(*out_, j->get_string());
+        else if (j->is_int()) append_int(*out_, j->get_int());
+        else return false;
+        return true;
+    }
+    // The data of a variable that is set (no lookup, no error), or nullptr.
+    const json::value* set_data(const expr& name) const {
+        const value& v = slots_[static_cast<std::size_t>(p_.slot_of[name.symbol])];
+        return v.is_data() && v.data_view() == value::view::none ? &v.data() : nullptr;
     }
 
     flow exec_located(const node& n) {
@@ -269,9 +306,19 @@ private:
         const value* custom = nullptr;
         bool html = false;
         if (file && file->autoescape_symbol >= 0) {
-            const value& fn = name(static_cast<std::uint32_t>(file->autoescape_symbol));
-            if (fn.type() == value::kind::builtin && (fn.id() == b_xhtml_escape || fn.id() == b_escape)) html = true;
-            else custom = &fn;
+            if (file == escaping_file_) {
+                html = true;
+            } else {
+                const value& fn = name(static_cast<std::uint32_t>(file->autoescape_symbol));
+                if (fn.type() == value::kind::builtin && (fn.id() == b_xhtml_escape || fn.id() == b_escape)) {
+                    html = true;
+                    // The name cannot change during the render unless the template assigns it.
+                    if (!p_.slot_local[static_cast<std::size_t>(p_.slot_of[static_cast<std::size_t>(file->autoescape_symbol)])])
+                        escaping_file_ = file;
+                } else {
+                    custom = &fn;
+                }
+            }
         }
         if (!custom) {
             switch (j.type()) {  // the common kinds straight into the output
@@ -504,11 +551,11 @@ private:
         if (p_.slot_local[slot])
             raise("UnboundLocalError",
                   "cannot access local variable '" + std::string(name) + "' where it is not associated with a value");
-        v = resolve_global(name);
+        v = resolve_global(name, p_.slot_builtin[slot]);
         return v;
     }
 
-    value resolve_global(std::string_view name) {
+    value resolve_global(std::string_view name, std::uint16_t builtin) {
         const template_namespace::entry* e = ns_ ? ns_->find(name) : nullptr;
         if (!e && p_.globals) e = p_.globals->find(name);
         if (e) {
@@ -520,7 +567,7 @@ private:
             }
             return value::borrow(e->ref ? *e->ref : e->owned);
         }
-        if (std::uint16_t id = find_builtin(name); id != b_none) return value::builtin(id);
+        if (builtin != b_none) return value::builtin(builtin);
         raise("NameError", "name '" + std::string(name) + "' is not defined");
     }
 
@@ -536,12 +583,9 @@ private:
     const json::value* peek(const expr& e) {
         switch (e.kind) {
         case ex::constant: return &e.constant;
-        case ex::name: {
-            const value& v = name(e.symbol);
-            return v.is_data() && v.data_view() == value::view::none ? &v.data() : nullptr;
-        }
+        case ex::name: return peek_name(e);
         case ex::index: {
-            const json::value* obj = peek(*e.kids[0]);
+            const json::value* obj = e.kids[0]->kind == ex::name ? peek_name(*e.kids[0]) : peek(*e.kids[0]);
             if (!obj || e.kids[1]->kind != ex::constant) return nullptr;
             const json::value& k = e.kids[1]->constant;
             if (obj->is_object() && k.is_string()) return obj->find(k.get_string());
@@ -553,12 +597,16 @@ private:
             return nullptr;
         }
         case ex::attr: {
-            const json::value* obj = peek(*e.kids[0]);
+            const json::value* obj = e.kids[0]->kind == ex::name ? peek_name(*e.kids[0]) : peek(*e.kids[0]);
             if (!obj || !obj->is_object() || (e.method != m_none && method_applies(e.method, *obj))) return nullptr;
             return obj->find(e.attr);
         }
         default: return nullptr;
         }
+    }
+    const json::value* peek_name(const expr& e) {
+        const value& v = name(e.symbol);
+        return v.is_data() && v.data_view() == value::view::none ? &v.data() : nullptr;
     }
     bool condition(const expr& e) {
         if (const json::value* j = peek(e)) return truth(*j);
@@ -857,6 +905,7 @@ private:
     std::string* out_;
     std::vector<value> slots_;
     int depth_ = 0;
+    const parsed_file* escaping_file_ = nullptr;  // the last file seen to autoescape with xhtml_escape
 };
 
 }  // namespace detail::tmpl

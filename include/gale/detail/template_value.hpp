@@ -349,7 +349,7 @@ inline std::size_t space_run_end(std::string_view s, std::size_t i) {
 inline void append_int(std::string& out, std::int64_t n) {
     char buf[24];
     auto r = std::to_chars(buf, buf + sizeof buf, n);
-    out.append(buf, r.ptr);
+    out.append(buf, static_cast<std::size_t>(r.ptr - buf));
 }
 
 inline void append_float(std::string& out, double d) {
