@@ -44,23 +44,19 @@
 // request on the connection.
 #pragma once
 
-#include <chrono>
 #include <cstddef>
-#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <unordered_set>
 #include <utility>
 #include <vector>
 
-#include "detail/logging.hpp"
+#include "detail/config.hpp"
 #include "http1connection.hpp"
 #include "httputil.hpp"
 #include "iostream.hpp"
-#include "locks.hpp"
 #include "netutil.hpp"
 #include "task.hpp"
 #include "tcpserver.hpp"
@@ -105,183 +101,47 @@ class HTTPServer : public TCPServer {
 public:
     using request_callback = std::function<task<void>(HTTPServerRequest&)>;
 
-    explicit HTTPServer(request_callback callback, HTTPServerOptions options = {})
-        : TCPServer(stream_options_for(options), options.ssl_options),
-          callback_(std::move(callback)),
-          options_(std::move(options)),
-          trusted_downstream_(options_.trusted_downstream.begin(), options_.trusted_downstream.end()) {
-        params_.no_keep_alive = options_.no_keep_alive;
-        params_.chunk_size = options_.chunk_size;
-        params_.max_header_size = options_.max_header_size;
-        params_.header_timeout = options_.idle_connection_timeout.value_or(std::chrono::hours(1));
-        params_.body_timeout = options_.body_timeout;
-        params_.max_body_size = options_.max_body_size.value_or(TCPServer::options().max_buffer_size);
-        params_.decompress = options_.decompress_request;
-    }
+    explicit HTTPServer(request_callback callback, HTTPServerOptions options = {});
 
     // Closes every open connection and waits until each has ended (call
     // stop() first so that no new ones arrive).
-    task<void> close_all_connections() {
-        std::shared_ptr<live_connections> live = live_;
-        while (!live->connections.empty()) {
-            for (HTTP1Connection* connection : live->connections) connection->close();
-            live->all_closed.clear();
-            co_await live->all_closed.wait();
-        }
-    }
+    task<void> close_all_connections();
 
     const HTTPServerOptions& http_options() const noexcept { return options_; }
 
-    task<void> handle_stream(std::shared_ptr<IOStream> stream, std::string address) override {
-        HTTP1Connection connection(stream, false, params_, address);
-        connection_registration registration(*this, connection);
-        std::string remote_ip = peer_ip(*stream);
-        std::string protocol = !options_.protocol.empty() ? options_.protocol : ssl_options() ? "https" : "http";
-        // One request object serves every request of the connection, so
-        // its strings keep their memory (start_next resets it each time).
-        HTTPServerRequest request;
-        for (;;) {
-            bool malformed = false;
-            try {
-                // (read_request_head's steps, so that no coroutine frame is made for them)
-                connection.start_request_head();
-                HTTP1Connection::head_progress progress;
-                while ((progress = connection.try_request_head(request)) == HTTP1Connection::head_progress::incomplete)
-                    if (co_await IOStream::fill_awaiter(connection.stream(), false) == 0) break;
-                if (progress != HTTP1Connection::head_progress::complete) break;
-                request.start_next(remote_ip, protocol, &connection);
-                if (options_.xheaders) apply_xheaders(request);
-                if (options_.read_body) {
-                    if (!connection.read_finished()) request.body = co_await connection.read_body();
-                    if (request.headers.contains("Content-Type")) request.parse_body();
-                }
-            } catch (const HTTPInputError& e) {
-                detail::log(detail::gen_log, detail::log_level::info, "http1connection", __LINE__,
-                            "Malformed HTTP message from {}: {}", address, e.what());
-                malformed = true;
-            } catch (const StreamClosedError&) {
-                break;
-            }
-            if (malformed) {
-                co_await reject(connection);
-                break;
-            }
-            bool bad_body = false;
-            try {
-                co_await callback_(request);
-            } catch (const HTTPInputError& e) {  // the body, read by the callback (read_body = false)
-                detail::log(detail::gen_log, detail::log_level::info, "http1connection", __LINE__,
-                            "Malformed HTTP message from {}: {}", address, e.what());
-                bad_body = true;
-            } catch (const StreamClosedError&) {
-                break;
-            } catch (...) {
-                detail::log(detail::app_log, detail::log_level::error, "httpserver", __LINE__,
-                            "Uncaught exception in request callback for {} {} from {}: {}", request.method,
-                            request.uri, address, detail::describe_current_exception());
-                break;
-            }
-            if (connection.detached()) break;  // the stream is the callback's now (WebSocket)
-            if (bad_body) {
-                if (!connection.response_started()) co_await reject(connection);
-                break;
-            }
-            if (!connection.write_finished()) {
-                if (connection.stream().closed()) break;  // the client left first
-                detail::log(detail::app_log, detail::log_level::error, "httpserver", __LINE__,
-                            "Request callback for {} {} returned without finishing its response", request.method,
-                            request.uri);
-                break;
-            }
-            if (!connection.keep_alive()) {
-                co_await drain(connection);
-                break;
-            }
-        }
-    }
+    task<void> handle_stream(std::shared_ptr<IOStream> stream, std::string address) override;
 
 private:
     // The open connections, for close_all_connections. Shared with each
     // connection's registration, so that connections still open when the
     // server is destroyed (their coroutines are destroyed with the loop)
     // unregister safely.
-    struct live_connections {
-        std::unordered_set<HTTP1Connection*> connections;
-        Event all_closed;
-    };
-    struct connection_registration {
-        connection_registration(HTTPServer& s, HTTP1Connection& c) : live(s.live_), connection(c) {
-            live->connections.insert(&connection);
-        }
-        ~connection_registration() {
-            live->connections.erase(&connection);
-            if (live->connections.empty()) live->all_closed.set();
-        }
-        connection_registration(const connection_registration&) = delete;
-        connection_registration& operator=(const connection_registration&) = delete;
-        std::shared_ptr<live_connections> live;
-        HTTP1Connection& connection;
-    };
+    struct live_connections;
+    // Registers a connection in live_ for as long as it is served.
+    struct connection_registration;
 
-    static stream_options stream_options_for(const HTTPServerOptions& options) {
-        stream_options s;
-        if (options.max_buffer_size) s.max_buffer_size = *options.max_buffer_size;
-        return s;
-    }
-
-    static std::string peer_ip(IOStream& stream) {
-        std::error_code ec;
-        auto endpoint = stream.socket().remote_endpoint(ec);
-        return ec ? std::string("0.0.0.0") : endpoint.address().to_string();
-    }
+    static stream_options stream_options_for(const HTTPServerOptions& options);
+    static std::string peer_ip(IOStream& stream);
 
     // Tornado's _HTTPRequestContext._apply_xheaders.
-    void apply_xheaders(HTTPServerRequest& request) const {
-        std::string_view ip = request.remote_ip;
-        if (auto forwarded = request.headers.get("X-Forwarded-For")) {
-            std::string_view rest = *forwarded;
-            for (;;) {  // from the nearest hop back, skipping trusted proxies
-                std::size_t comma = rest.rfind(',');
-                ip = detail::strip_http_ws(comma == std::string_view::npos ? rest : rest.substr(comma + 1));
-                if (!trusted_downstream_.contains(std::string(ip)) || comma == std::string_view::npos) break;
-                rest = rest.substr(0, comma);
-            }
-        }
-        if (auto real_ip = request.headers.get("X-Real-Ip")) ip = *real_ip;
-        if (is_valid_ip(ip)) request.remote_ip = std::string(ip);
-        std::optional<std::string_view> proto = request.headers.get("X-Scheme");
-        if (!proto) proto = request.headers.get("X-Forwarded-Proto");
-        if (proto) {
-            std::string_view last = *proto;
-            if (std::size_t comma = last.rfind(','); comma != std::string_view::npos) last = last.substr(comma + 1);
-            last = detail::strip_http_ws(last);
-            if (last == "http" || last == "https") request.protocol = std::string(last);
-        }
-    }
+    void apply_xheaders(HTTPServerRequest& request) const;
 
     // Answers a malformed request and ends the connection.
-    static task<void> reject(HTTP1Connection& connection) {
-        try {
-            if (!connection.stream().closed()) co_await connection.stream().write("HTTP/1.1 400 Bad Request\r\n\r\n");
-        } catch (const StreamClosedError&) {
-        }
-        connection.close();
-    }
+    static task<void> reject(HTTP1Connection& connection);
 
     // Waits until the last response has reached the kernel, so closing the
     // connection does not drop it.
-    static task<void> drain(HTTP1Connection& connection) {
-        try {
-            co_await connection.stream().write(std::string_view());
-        } catch (const StreamClosedError&) {
-        }
-    }
+    static task<void> drain(HTTP1Connection& connection);
 
     request_callback callback_;
     HTTPServerOptions options_;
     HTTP1ConnectionParameters params_;
     std::unordered_set<std::string> trusted_downstream_;
-    std::shared_ptr<live_connections> live_ = std::make_shared<live_connections>();
+    std::shared_ptr<live_connections> live_;
 };
 
 }  // namespace gale
+
+#if GALE_HEADER_ONLY
+#include "impl/httpserver.ipp"
+#endif

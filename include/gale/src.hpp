@@ -28,6 +28,7 @@
 #include "impl/tcpserver.ipp"
 #include "impl/httputil.ipp"
 #include "impl/http1connection.ipp"
+#include "impl/httpserver.ipp"
 #include "impl/signed_value.ipp"
 #include "impl/json.ipp"
 #include "impl/regex.ipp"
