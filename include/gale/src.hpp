@@ -31,6 +31,7 @@
 #include "impl/httpserver.ipp"
 #include "impl/signed_value.ipp"
 #include "impl/json.ipp"
+#include "impl/escape.ipp"
 #include "impl/regex.ipp"
 #include "impl/routing.ipp"
 #include "impl/static_files.ipp"
