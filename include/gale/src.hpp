@@ -27,6 +27,7 @@
 #include "impl/netutil.ipp"
 #include "impl/tcpserver.ipp"
 #include "impl/httputil.ipp"
+#include "impl/gzip.ipp"
 #include "impl/http1connection.ipp"
 #include "impl/httpserver.ipp"
 #include "impl/signed_value.ipp"
