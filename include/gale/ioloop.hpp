@@ -21,6 +21,7 @@
 #include <asio/steady_timer.hpp>
 
 #include "detail/cancel.hpp"
+#include "detail/config.hpp"
 #include "detail/logging.hpp"
 #include "task.hpp"
 
@@ -109,15 +110,7 @@ public:
     }
 
     // The loop of the calling thread, created on first use.
-    static IOLoop& current() {
-        IOLoop*& slot = current_slot();
-        if (!slot) {
-            thread_local std::unique_ptr<IOLoop> owned;
-            if (!owned) owned = std::make_unique<IOLoop>();
-            slot = owned.get();
-        }
-        return *slot;
-    }
+    static IOLoop& current();
 
     // The loop of the calling thread, or null if it has none yet.
     static IOLoop* current_or_null() noexcept { return current_slot(); }
@@ -129,22 +122,7 @@ public:
     asio::io_context::executor_type get_executor() noexcept { return context_.get_executor(); }
 
     // Runs the loop until stop(). The loop is current on this thread meanwhile.
-    void start() {
-        if (running_) throw std::logic_error("IOLoop is already running");
-        current_guard guard(this);
-        if (stop_requested_.exchange(false)) return;  // stop() came before start()
-        auto work = asio::make_work_guard(context_);
-        running_ = true;
-        context_.restart();
-        try {
-            context_.run();
-        } catch (...) {
-            running_ = false;
-            throw;
-        }
-        running_ = false;
-        stop_requested_ = false;
-    }
+    void start();
 
     // Makes start() return once the callbacks now running finish; a stop()
     // before start() makes the next start() return at once. Thread-safe.
@@ -315,23 +293,12 @@ public:
     PeriodicCallback& operator=(const PeriodicCallback&) = delete;
     ~PeriodicCallback() { stop(); }
 
-    void start() {
-        impl& s = *impl_;
-        if (s.running) return;
-        s.running = true;
-        s.loop = &IOLoop::current();
-        s.next = s.loop->time();
-        schedule_next(impl_);
-    }
+    void start();
 
     // Stops the ticks. A coroutine callback still running is cancelled (it
     // sees CancelledError at its next wait), so it does not outlive the state
     // it captured by much.
-    void stop() {
-        impl_->running = false;
-        if (impl_->loop) impl_->loop->remove_timeout(impl_->pending);
-        if (auto scope = impl_->tick_scope.lock()) scope->cancel();
-    }
+    void stop();
 
     bool is_running() const noexcept { return impl_->running; }
 
@@ -357,63 +324,18 @@ private:
 
     // A uniform number in [0, 1) for the jitter (xorshift: <random> is a heavy
     // include for every translation unit, and jitter needs no quality).
-    static double unit_random() {
-        thread_local std::uint64_t state =
-            static_cast<std::uint64_t>(IOLoop::clock::now().time_since_epoch().count()) | 1;
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        return static_cast<double>(state >> 11) * 0x1.0p-53;
-    }
-
-    static IOLoop::duration tick_length(const impl& s) {
-        if (s.jitter == 0.0) return s.interval;
-        double factor = 1.0 + s.jitter * (unit_random() - 0.5);
-        return std::chrono::duration_cast<IOLoop::duration>(s.interval * factor);
-    }
-
-    static void schedule_next(const std::shared_ptr<impl>& self) {
-        impl& s = *self;
-        if (!s.running) return;
-        auto now = s.loop->time();
-        auto step = tick_length(s);
-        if (s.next <= now) {
-            auto behind = (now - s.next) / step;  // whole ticks missed
-            s.next += (behind + 1) * step;
-        } else {
-            s.next += step;
-        }
-        std::weak_ptr<impl> weak = self;
-        s.pending = s.loop->call_at(s.next, [weak] { run_tick(weak); });
-    }
-
-    static void run_tick(const std::weak_ptr<impl>& weak) {
-        auto self = weak.lock();
-        if (!self || !self->running) return;
-        if (self->async_fn) {
-            auto scope = std::make_shared<detail::cancel_scope>();
-            self->tick_scope = scope;
-            run_async_tick(detail::in_scope{scope.get()}, self, scope);
-            return;
-        }
-        detail::invoke_callback(self->sync_fn);
-        schedule_next(self);
-    }
-
+    static double unit_random();
+    static IOLoop::duration tick_length(const impl& s);
+    static void schedule_next(const std::shared_ptr<impl>& self);
+    static void run_tick(const std::weak_ptr<impl>& weak);
     static detail::scoped_detached run_async_tick(detail::in_scope, std::shared_ptr<impl> self,
-                                                  std::shared_ptr<detail::cancel_scope>) {
-        try {
-            co_await self->async_fn();
-        } catch (const CancelledError&) {
-            // stop() cancelled this tick.
-        } catch (...) {
-            detail::log(detail::app_log, detail::log_level::error, "ioloop", __LINE__,
-                        "Exception in callback: {}", detail::describe_current_exception());
-        }
-        schedule_next(self);
-    }
+                                                  std::shared_ptr<detail::cancel_scope>);
 
     std::shared_ptr<impl> impl_;
 };
 
 }  // namespace gale
+
+#if GALE_HEADER_ONLY
+#include "impl/ioloop.ipp"
+#endif
