@@ -18,6 +18,7 @@
 
 #include "ssl_support.hpp"
 #include "support.hpp"
+#include "websocket_support.hpp"
 
 using gale::detail::ws::event;
 using gale::detail::ws::frame_reader;
@@ -231,28 +232,13 @@ gale::Application echo_app(std::size_t max_message_size = 10 << 20) {
                              std::move(settings));
 }
 
-std::string python(const std::string& script) {
-    return gale_test::run_command("/usr/bin/python3 -c '" + script + "' 2>&1");
-}
-
 // Runs a python3 client script against echo_app(max_message_size); "@WS@" in it stands for ws://127.0.0.1:<port>.
 std::string run_python_client(std::string script, std::size_t max_message_size = 10 << 20) {
-    return gale_test::run_async([&]() -> gale::task<std::string> {
-        gale::Application app = echo_app(max_message_size);
-        std::uint16_t port = app.listen(0, "127.0.0.1");
-        std::string base = "ws://127.0.0.1:" + std::to_string(port);
-        for (std::size_t at; (at = script.find("@WS@")) != std::string::npos;) script.replace(at, 4, base);
-        std::string result = co_await gale::run_in_executor([&] { return python(script); });
-        co_await app.close_all_connections();
-        co_return result;
-    });
+    return gale_test::run_python_client([=] { return echo_app(max_message_size); }, std::move(script));
 }
 
-gale::task<std::shared_ptr<IOStream>> dial(std::uint16_t port) {
-    asio::ip::tcp::socket socket(gale::IOLoop::current().context());
-    co_await socket.async_connect({asio::ip::address_v4::loopback(), port}, gale::use_task);
-    co_return std::make_shared<IOStream>(std::move(socket));
-}
+using gale_test::dial;
+using gale_test::raw_ws_server;
 
 const std::string upgrade_request =
     "GET /echo/raw HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -541,23 +527,6 @@ gale::Application pinging_app(std::chrono::milliseconds interval, std::chrono::m
     return gale::Application({{"/echo/(.*)", gale::handler<Echo>()}}, std::move(settings));
 }
 
-// A listener for one raw WebSocket client connection: the test plays the server.
-struct raw_server {
-    asio::ip::tcp::acceptor acceptor{gale::IOLoop::current().context(), {asio::ip::address_v4::loopback(), 0}};
-    std::string url() const { return "ws://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()) + "/"; }
-    // Accepts the connection and answers its handshake with a 101.
-    gale::task<std::shared_ptr<IOStream>> accept() {
-        asio::ip::tcp::socket socket = co_await acceptor.async_accept(gale::use_task);
-        auto stream = std::make_shared<IOStream>(std::move(socket));
-        std::string request = co_await stream->read_until("\r\n\r\n");
-        std::size_t at = request.find("Sec-WebSocket-Key: ") + 19;
-        std::string key = request.substr(at, request.find("\r\n", at) - at);
-        co_await stream->write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                               "Sec-WebSocket-Accept: " + ws::accept_value(key) + "\r\n\r\n");
-        co_return stream;
-    }
-};
-
 // Reads frames until a close frame comes, never answering a ping; "ping:<data>" for each ping, then
 // "close:<code or none>".
 gale::task<std::vector<std::string>> frames_until_close(IOStream& stream, bool from_client) {
@@ -601,21 +570,13 @@ TEST_CASE("websocket_ping_interval: a peer that never answers pings is closed as
 
 TEST_CASE("websocket_ping_interval: python3-websockets answers the pings and stays connected") {
     Echo::log.clear();
-    std::string out = gale_test::run_async([&]() -> gale::task<std::string> {
-        gale::Application app = pinging_app(std::chrono::milliseconds(20), std::chrono::seconds(30));
-        std::uint16_t port = app.listen(0, "127.0.0.1");
-        std::string script =
-            "import asyncio, websockets\n"
-            "async def main():\n"
-            "    async with websockets.connect(\"ws://127.0.0.1:" +
-            std::to_string(port) +
-            "/echo/kept\") as ws:\n"
-            "        await asyncio.sleep(0.3); await ws.send(\"still here\"); print(await ws.recv())\n"
-            "asyncio.run(main())\n";
-        std::string result = co_await gale::run_in_executor([&] { return python(script); });
-        co_await app.close_all_connections();
-        co_return result;
-    });
+    std::string out = gale_test::run_python_client(
+        [] { return pinging_app(std::chrono::milliseconds(20), std::chrono::seconds(30)); },
+        "import asyncio, websockets\n"
+        "async def main():\n"
+        "    async with websockets.connect(\"@WS@/echo/kept\") as ws:\n"
+        "        await asyncio.sleep(0.3); await ws.send(\"still here\"); print(await ws.recv())\n"
+        "asyncio.run(main())\n");
     CHECK(out == "still here\n");
     REQUIRE(Echo::log.size() >= 4);
     CHECK(Echo::log.front() == "open kept");
@@ -625,7 +586,7 @@ TEST_CASE("websocket_ping_interval: python3-websockets answers the pings and sta
 
 TEST_CASE("websocket_connect: ping_interval closes a connection whose server never answers pings") {
     gale_test::run_async([]() -> gale::task<void> {
-        raw_server server;
+        raw_ws_server server;
         auto accepted = gale::spawn(server.accept());
         gale::websocket_connect_options options;
         options.ping_interval = std::chrono::milliseconds(20);
@@ -656,7 +617,7 @@ TEST_CASE("close handshake timeout: the server and the client end a connection w
         };
         // The client closes (1000) and the server says nothing: the client ends the connection.
         auto quiet_server = []() -> gale::task<std::string> {
-            raw_server server;
+            raw_ws_server server;
             auto accepted = gale::spawn(server.accept());
             gale::WebSocketClientConnection c = co_await gale::websocket_connect(server.url());
             std::shared_ptr<IOStream> stream = co_await accepted;

@@ -5,13 +5,11 @@
 #include <string>
 #include <vector>
 
-#include <asio/ip/tcp.hpp>
-
-#include <gale/concurrent.hpp>
 #include <gale/future.hpp>
 
 #include "python_support.hpp"
 #include "support.hpp"
+#include "websocket_support.hpp"
 
 namespace ws = gale::detail::ws;
 using ws::event;
@@ -223,25 +221,12 @@ gale::Application deflate_app(std::size_t max_message_size = 10 << 20) {
                              std::move(settings));
 }
 
-// Runs a python3 script against deflate_app(); "@WS@" in it stands for ws://127.0.0.1:<port>.
+// Runs a python3 script against deflate_app(max_message_size); "@WS@" in it stands for ws://127.0.0.1:<port>.
 std::string run_python_client(std::string script, std::size_t max_message_size = 10 << 20) {
-    return gale_test::run_async([&]() -> gale::task<std::string> {
-        gale::Application app = deflate_app(max_message_size);
-        std::uint16_t port = app.listen(0, "127.0.0.1");
-        std::string base = "ws://127.0.0.1:" + std::to_string(port);
-        for (std::size_t at; (at = script.find("@WS@")) != std::string::npos;) script.replace(at, 4, base);
-        std::string result = co_await gale::run_in_executor(
-            [&] { return gale_test::run_command("/usr/bin/python3 -c '" + script + "' 2>&1"); });
-        co_await app.close_all_connections();
-        co_return result;
-    });
+    return gale_test::run_python_client([=] { return deflate_app(max_message_size); }, std::move(script));
 }
 
-gale::task<std::shared_ptr<IOStream>> dial(std::uint16_t port) {
-    asio::ip::tcp::socket socket(gale::IOLoop::current().context());
-    co_await socket.async_connect({asio::ip::address_v4::loopback(), port}, gale::use_task);
-    co_return std::make_shared<IOStream>(std::move(socket));
-}
+using gale_test::dial;
 
 // Opens a raw WebSocket to `path` offering `extensions` (none: no header); returns the stream and the
 // 101's head.
@@ -508,29 +493,17 @@ TEST_CASE("websocket_connect + deflate: against python3-websockets' server, and 
 
 TEST_CASE("websocket_connect: an extension the client did not offer fails the handshake") {
     gale_test::run_async([]() -> gale::task<void> {
-        asio::ip::tcp::acceptor acceptor(gale::IOLoop::current().context(),
-                                         {asio::ip::address_v4::loopback(), 0});
-        std::uint16_t port = acceptor.local_endpoint().port();
-        auto serve = [&]() -> gale::task<void> {
-            asio::ip::tcp::socket socket = co_await acceptor.async_accept(gale::use_task);
-            auto stream = std::make_shared<IOStream>(std::move(socket));
-            std::string request = co_await stream->read_until("\r\n\r\n");
-            std::size_t at = request.find("Sec-WebSocket-Key: ") + 19;
-            std::string key = request.substr(at, request.find("\r\n", at) - at);
-            co_await stream->write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                                   "Sec-WebSocket-Accept: " + ws::accept_value(key) +
-                                   "\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n");
-            (void)co_await stream->read_until_close();
-        };
-        gale::future<void> server = gale::spawn(serve());
+        gale_test::raw_ws_server server;
+        auto accepted = gale::spawn(server.accept("Sec-WebSocket-Extensions: permessage-deflate\r\n"));
         std::string error;
         try {
-            (void)co_await gale::websocket_connect("ws://127.0.0.1:" + std::to_string(port) + "/");
+            (void)co_await gale::websocket_connect(server.url());
         } catch (const gale::WebSocketError& e) {
             error = e.what();
         }
         CHECK(error == "unsupported extension permessage-deflate");
-        co_await server;
+        std::shared_ptr<IOStream> stream = co_await accepted;
+        std::string after = co_await stream->read_until_close();
+        CHECK(after.empty());  // the client hung up without sending a frame
     });
 }
-
