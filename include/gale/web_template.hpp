@@ -46,7 +46,8 @@
 // locale (an object: code name name_en rtl), _(message[, plural_message,
 // count]) and pgettext(context, message[, plural_message, count]) (the
 // handler's locale: <gale/web_locale.hpp> is included here), static_url(path,
-// include_host=False), xsrf_form_html(), reverse_url(name, *args); the
+// include_host=False, include_version=True), xsrf_form_html(), reverse_url(name,
+// *args); the
 // ui_methods; then the template engine's defaults (escape, url_escape,
 // json_encode, squeeze, linkify...) and built-ins. `{% module Name(args) %}`
 // calls the ui_modules, plus Tornado's three: linkify(text, **kwargs),
@@ -355,7 +356,9 @@ private:
         if (open_name("static_url"))
             ns.set_function("static_url", [self](const template_args& a) -> json::value {
                 const json::value* host = a.get(1, "include_host");
-                return self->static_url(ui::text_of(a.at(0)), host && tmpl::truth(*host));
+                const json::value* version = a.kwarg("include_version");
+                return self->static_url(ui::text_of(a.at(0)), host && tmpl::truth(*host),
+                                        !version || tmpl::truth(*version));
             });
         if (open_name("xsrf_form_html"))
             ns.set_function("xsrf_form_html", [self](const template_args&) -> json::value { return self->xsrf_form_html(); });
