@@ -22,6 +22,7 @@
 #endif
 
 // One line per header converted to the mode: its impl/<name>.ipp.
+#include "impl/logging.ipp"
 #include "impl/ioloop.ipp"
 #include "impl/stream_buffer.ipp"
 #include "impl/iostream.ipp"
