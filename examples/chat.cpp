@@ -22,8 +22,8 @@
 #include <string>
 #include <string_view>
 
-#include <gale/template.hpp>
 #include <gale/web.hpp>
+#include <gale/web_template.hpp>
 #include <gale/websocket.hpp>
 
 #include "example_args.hpp"
@@ -41,14 +41,7 @@ std::string chat_directory(const example::args& args, std::string_view option, s
 
 struct IndexHandler : gale::RequestHandler {
     gale::task<void> get() {
-        static gale::Loader loader(settings().template_path);
-        gale::template_namespace names;
-        names.set_function("static_url", [this](const gale::template_args& a) -> gale::json::value {
-            return static_url(a[0].get_string());
-        });
-        std::string page;
-        loader.load("index.html").generate(names, page);
-        finish(page);
+        render("index.html");
         co_return;
     }
 };
