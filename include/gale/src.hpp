@@ -28,6 +28,7 @@
 #include "impl/iostream.ipp"
 #include "impl/netutil.ipp"
 #include "impl/tcpserver.ipp"
+#include "impl/tcpclient.ipp"
 #include "impl/httputil.ipp"
 #include "impl/gzip.ipp"
 #include "impl/http1connection.ipp"
