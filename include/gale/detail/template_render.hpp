@@ -2,7 +2,6 @@
 // against, a compiled (linked) template, and the renderer that walks it.
 #pragma once
 
-#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -25,9 +24,7 @@ public:
     explicit template_namespace(const template_namespace* parent) : parent_(parent) {}
 
     template_namespace& set(std::string name, json::value v) {
-        entry& e = slot(std::move(name));
-        e.owned = std::move(v);
-        e.ref = &e.owned;
+        slot(std::move(name)).owned = std::move(v);
         return *this;
     }
     // Borrows v (no copy); v must outlive every render using this namespace.
@@ -62,7 +59,7 @@ public:
     struct entry {
         std::string name;
         json::value owned;
-        const json::value* ref = nullptr;
+        const json::value* ref = nullptr;  // borrowed data; nullptr: owned
         template_function fn;
         std::function<json::value()> lazy;
     };
@@ -89,12 +86,13 @@ private:
                 e.name = std::move(name);
                 return e;
             }
+        if (entries_.empty()) entries_.reserve(8);  // one allocation for the usual few names
         entries_.emplace_back().name = std::move(name);
         return entries_.back();
     }
 
     const template_namespace* parent_ = nullptr;
-    std::deque<entry> entries_;  // stable addresses: slots point at entries
+    std::vector<entry> entries_;
     std::vector<std::pair<std::string, template_function>> modules_;
 };
 
@@ -111,6 +109,7 @@ struct program {
     const parsed_file* root = nullptr;
     std::unordered_map<std::string_view, const node*> blocks;  // most derived
     std::unordered_map<const node*, const parsed_file*> includes;
+    std::unordered_map<const node*, const node*> block_of;  // a block node -> the most derived block
     std::vector<std::int32_t> slot_of;  // symbol -> slot (-1: unused)
     std::vector<std::uint32_t> slot_symbol;
     std::vector<std::uint8_t> slot_local;
@@ -158,7 +157,8 @@ struct program {
                 assign_slots(x.body, depth);
             }
             if (n.kind == nk::block) {
-                assign_slots(blocks.at(n.text)->body, depth + 1);
+                const node* derived = block_of[&n] = blocks.at(n.text);
+                assign_slots(derived->body, depth + 1);
             } else if (n.kind == nk::include) {
                 assign_slots(includes.at(&n)->body, depth + 1);
             } else {
@@ -187,7 +187,15 @@ inline bool exception_matches(const std::string& type, const std::vector<std::st
 class renderer {
 public:
     renderer(const program& p, const template_namespace* ns, std::string& out)
-        : p_(p), ns_(ns), out_(&out), slots_(p.slot_symbol.size()) {}
+        : p_(p), ns_(ns), out_(&out), slots_(std::move(spare_slots())) {
+        slots_.resize(p.slot_symbol.size());
+    }
+    ~renderer() {
+        slots_.clear();
+        if (slots_.capacity() > spare_slots().capacity()) spare_slots() = std::move(slots_);
+    }
+    renderer(const renderer&) = delete;
+    renderer& operator=(const renderer&) = delete;
 
     void run() { exec(p_.root->body); }
 
@@ -258,6 +266,8 @@ private:
             const parsed_file* file = n.kind == nk::expr ? n.file : nullptr;
             if (const json::value* j = peek(*n.e)) {
                 emit_data(*j, value::view::none, file);
+            } else if (std::int64_t size = peek_len(*n.e); size >= 0) {
+                emit_data(json::value(size), value::view::none, file);
             } else {
                 value tmp;
                 emit(eval_ref(*n.e, tmp), file);
@@ -279,7 +289,7 @@ private:
         case nk::set: set(n); return flow::normal;
         case nk::try_: return try_block(n);
         case nk::apply: apply(n); return flow::normal;
-        case nk::block: return exec(p_.blocks.at(n.text)->body);
+        case nk::block: return exec(p_.block_of.at(&n)->body);
         case nk::include: {
             if (++depth_ > 100) raise("RecursionError", "templates include each other too deeply");
             flow f = exec(p_.includes.at(&n)->body);
@@ -604,6 +614,17 @@ private:
         default: return nullptr;
         }
     }
+    // len(x) when x can be peeked at and has a length (-1 otherwise: eval()
+    // then gives the result or the error); {{ len(rows) }} makes no value.
+    std::int64_t peek_len(const expr& e) {
+        if (e.kind != ex::call || e.kids.size() != 2 || !e.kw_names.empty() || e.kids[0]->kind != ex::name) return -1;
+        const value& f = name(e.kids[0]->symbol);
+        if (f.type() != value::kind::builtin || f.id() != b_len) return -1;
+        const json::value* x = peek(*e.kids[1]);
+        if (!x) return -1;
+        if (x->is_string()) return static_cast<std::int64_t>(code_point_count(x->get_string()));
+        return x->is_array() || x->is_object() ? static_cast<std::int64_t>(x->size()) : -1;
+    }
     const json::value* peek_name(const expr& e) {
         const value& v = name(e.symbol);
         return v.is_data() && v.data_view() == value::view::none ? &v.data() : nullptr;
@@ -631,7 +652,10 @@ private:
         case ex::attr: return attribute(e);
         case ex::index: return index(e);
         case ex::slice: return slice(e);
-        case ex::call: return call_with(eval(*e.kids[0]), e);
+        case ex::call: {
+            value tmp;
+            return call_with(eval_ref(*e.kids[0], tmp), e);
+        }
         case ex::list:
         case ex::tuple: {
             json::array a;
@@ -888,16 +912,26 @@ private:
 
     value call_with(const value& callee, const expr& e) {
         std::size_t n = e.kids.size() - 1;
-        constexpr std::size_t small = 4;
-        std::array<value, small> fixed;
-        std::vector<value> heap;
-        value* args = fixed.data();
-        if (n > small) {
-            heap.resize(n);
-            args = heap.data();
+        if (n <= 2) {  // most calls: the arguments made in place, nothing to reset
+            if (n == 0) return invoke(callee, {{}, e.kw_names});
+            if (n == 1) {
+                std::array<value, 1> args{eval(*e.kids[1])};
+                return invoke(callee, {args, e.kw_names});
+            }
+            std::array<value, 2> args{eval(*e.kids[1]), eval(*e.kids[2])};
+            return invoke(callee, {args, e.kw_names});
         }
-        for (std::size_t i = 0; i < n; ++i) args[i] = eval(*e.kids[i + 1]);
-        return invoke(callee, {{args, n}, e.kw_names});
+        std::vector<value> args;
+        args.reserve(n);
+        for (std::size_t i = 0; i < n; ++i) args.push_back(eval(*e.kids[i + 1]));
+        return invoke(callee, {args, e.kw_names});
+    }
+
+    // The variables' table of the thread's last render, kept so that a
+    // render allocates none (a nested render takes a fresh one).
+    static std::vector<value>& spare_slots() {
+        thread_local std::vector<value> spare;
+        return spare;
     }
 
     const program& p_;

@@ -118,6 +118,34 @@ public:
     enum class view : std::uint8_t { none, tuple, dict_keys, dict_values, dict_items };
 
     value() = default;
+    // Copies and moves touch the owned json value only when there is one
+    // (a borrowed or callable value, the common case, holds null there).
+    value(const value& o)
+        : kind_(o.kind_), view_(o.view_), id_(o.id_), ptr_(o.ptr_), keep_(o.keep_), fn_(o.fn_), name_(o.name_) {
+        if (!o.own_.is_null()) own_ = o.own_;
+    }
+    value(value&& o) noexcept
+        : kind_(o.kind_), view_(o.view_), id_(o.id_), ptr_(o.ptr_), keep_(std::move(o.keep_)), fn_(o.fn_),
+          name_(o.name_) {
+        if (!o.own_.is_null()) own_ = std::move(o.own_);
+    }
+    value& operator=(const value& o) {
+        if (this != &o) *this = value(o);
+        return *this;
+    }
+    value& operator=(value&& o) noexcept {
+        kind_ = o.kind_;
+        view_ = o.view_;
+        id_ = o.id_;
+        ptr_ = o.ptr_;
+        keep_ = std::move(o.keep_);
+        if (!own_.is_null() || !o.own_.is_null()) own_ = std::move(o.own_);
+        fn_ = o.fn_;
+        name_ = o.name_;
+        return *this;
+    }
+    ~value() = default;
+
     static value borrow(const json::value& j, std::shared_ptr<const json::value> keep = {}, view v = view::none) {
         value r;
         r.kind_ = kind::data;
