@@ -72,7 +72,7 @@
 //   class Application(rules, settings = {})
 //     add_handlers(host_pattern, rules), reverse_url(name, args...), settings(),
 //     listen(port, address = "", HTTPServerOptions = {}) -> bound port, servers(), stop(),
-//     close_all_connections(), log_request(handler),
+//     close_all_connections(), shutdown(grace), log_request(handler),
 //     operator()(HTTPServerRequest&) -> task<void>   // the HTTPServer callback
 //
 // The lifecycle is Tornado's _execute, in order: the request's body is read
@@ -529,12 +529,7 @@ public:
     // The request's cookies, name -> value (Tornado's self.cookies).
     const cookie_map& cookies() const { return request_->cookies(); }
     // A cookie of the request (cookies set in this request are not seen).
-    std::optional<std::string_view> get_cookie(std::string_view name) const {
-        const cookie_map& all = request_->cookies();
-        auto it = all.find(name);
-        if (it == all.end()) return std::nullopt;
-        return std::string_view(it->second);
-    }
+    std::optional<std::string_view> get_cookie(std::string_view name) const;
     std::string get_cookie(std::string_view name, std::string_view default_value) const {
         return std::string(get_cookie(name).value_or(default_value));
     }
@@ -546,67 +541,30 @@ public:
     //   set_cookie("n3", "v3", {.expires_days = 20});
     //   set_cookie("id", id, {.domain = "example.com", .expires = std::chrono::system_clock::now() + 24h,
     //                         .httponly = true, .samesite = "Lax"});
-    void set_cookie(std::string_view name, std::string_view value, const cookie_options& options = {}) {
-        std::string header = format_set_cookie(name, value, options);
-        std::erase_if(new_cookies_, [name](const auto& cookie) { return cookie.first == name; });
-        new_cookies_.emplace_back(name, std::move(header));
-    }
+    void set_cookie(std::string_view name, std::string_view value, const cookie_options& options = {});
     // Deletes a cookie: an empty value that expired a year ago (Tornado 6.2;
     // path and domain must be those it was set with).
-    void clear_cookie(std::string_view name, std::string_view path = "/", std::string_view domain = {}) {
-        cookie_options options;
-        options.domain = domain;
-        options.path = path;
-        options.expires = std::chrono::system_clock::now() - std::chrono::hours(24 * 365);
-        set_cookie(name, "", options);
-    }
+    void clear_cookie(std::string_view name, std::string_view path = "/", std::string_view domain = {});
     // Deletes every cookie the request carries, in the order it sent them.
-    void clear_all_cookies(std::string_view path = "/", std::string_view domain = {}) {
-        for (const std::string& name : cookie_names_in_order()) clear_cookie(name, path, domain);
-    }
+    void clear_all_cookies(std::string_view path = "/", std::string_view domain = {});
 
     // Sets a cookie signed with the cookie_secret setting (and key_version);
     // expires_days = std::nullopt makes a session cookie. Read it back with
     // get_signed_cookie. Throws std::logic_error without a cookie_secret.
     void set_signed_cookie(std::string_view name, std::string_view value, std::optional<double> expires_days = 30,
-                           cookie_options options = {}, int version = 2) {
-        options.expires_days = expires_days;
-        set_cookie(name, create_signed_value(name, value, version), options);
-    }
+                           cookie_options options = {}, int version = 2);
     // The signed, timestamped text set_signed_cookie stores (for other uses).
-    std::string create_signed_value(std::string_view name, std::string_view value, int version = 2) const {
-        const Settings& s = require_cookie_secret();
-        if (!s.cookie_secret.has_key_versions())
-            return gale::create_signed_value(s.cookie_secret, name, value, version);
-        if (!s.key_version) throw std::logic_error("key_version setting must be used for secret_key dicts");
-        return gale::create_signed_value(s.cookie_secret, name, value, version, std::nullopt, s.key_version);
-    }
+    std::string create_signed_value(std::string_view name, std::string_view value, int version = 2) const;
     // The value of a signed cookie of the request, or std::nullopt if it is
     // missing, forged, older than max_age_days or of a version below
     // min_version. With `value`: that text is checked instead of the cookie.
     std::optional<std::string> get_signed_cookie(std::string_view name, double max_age_days = 31,
-                                                 int min_version = 1) const {
-        require_cookie_secret();
-        std::optional<std::string_view> value = get_cookie(name);
-        if (!value) return std::nullopt;
-        return get_signed_cookie(name, *value, max_age_days, min_version);
-    }
+                                                 int min_version = 1) const;
     std::optional<std::string> get_signed_cookie(std::string_view name, std::string_view value,
-                                                 double max_age_days = 31, int min_version = 1) const {
-        const Settings& s = require_cookie_secret();
-        return decode_signed_value(s.cookie_secret, name, value, max_age_days, std::nullopt, min_version);
-    }
+                                                 double max_age_days = 31, int min_version = 1) const;
     // The key version that signed a cookie (or `value`), unverified.
-    std::optional<long long> get_signed_cookie_key_version(std::string_view name) const {
-        require_cookie_secret();
-        std::optional<std::string_view> value = get_cookie(name);
-        if (!value) return std::nullopt;
-        return get_signature_key_version(*value);
-    }
-    std::optional<long long> get_signed_cookie_key_version(std::string_view, std::string_view value) const {
-        require_cookie_secret();
-        return get_signature_key_version(value);
-    }
+    std::optional<long long> get_signed_cookie_key_version(std::string_view name) const;
+    std::optional<long long> get_signed_cookie_key_version(std::string_view, std::string_view value) const;
     // Tornado 6.2's names for the same.
     void set_secure_cookie(std::string_view name, std::string_view value, std::optional<double> expires_days = 30,
                            cookie_options options = {}, int version = 2) {
@@ -629,10 +587,7 @@ public:
 
     // The user making the request: get_current_user(), called once per
     // request, or what set_current_user gave. std::nullopt or "" is nobody.
-    const std::optional<std::string>& current_user() {
-        if (!current_user_loaded_) set_current_user(get_current_user());
-        return current_user_;
-    }
+    const std::optional<std::string>& current_user();
     // Sets current_user (e.g. from an asynchronous prepare()).
     void set_current_user(std::optional<std::string> user) {
         current_user_ = std::move(user);
@@ -642,11 +597,7 @@ public:
     virtual std::optional<std::string> get_current_user() { return std::nullopt; }
     // Where `authenticated` sends visitors: the login_url setting
     // (std::logic_error without one). Override to choose per request.
-    virtual std::string get_login_url() {
-        if (settings().login_url.empty())
-            throw std::logic_error("You must define the 'login_url' setting in your application to use authenticated");
-        return settings().login_url;
-    }
+    virtual std::string get_login_url();
     // A handler's `authenticated` marker names the methods that need a user:
     //   static constexpr bool authenticated = true;                      // every method
     //   static constexpr auto authenticated = methods::post | methods::delete_;
@@ -662,18 +613,7 @@ public:
     // hex with xsrf_cookie_version = 1). Sets the "_xsrf" cookie when the
     // request has none (xsrf_cookie_kwargs as its options, and 30 days for a
     // logged-in user unless they give expires_days).
-    const std::string& xsrf_token() {
-        if (!xsrf_token_) {
-            const xsrf_token_parts& raw = raw_xsrf_token();
-            xsrf_token_ = encode_xsrf_token(raw, settings().xsrf_cookie_version);
-            if (!raw.version) {
-                cookie_options options = settings().xsrf_cookie_kwargs;
-                if (logged_in() && !options.expires_days) options.expires_days = 30;
-                set_cookie("_xsrf", *xsrf_token_, options);
-            }
-        }
-        return *xsrf_token_;
-    }
+    const std::string& xsrf_token();
     // <input type="hidden" name="_xsrf" value="..."/> for a form.
     std::string xsrf_form_html() { return gale::xsrf_form_html(xsrf_token()); }
     // Checks the "_xsrf" argument, else the X-XSRFToken or X-CSRFToken
@@ -682,51 +622,17 @@ public:
     // "XSRF cookie does not match POST argument". Runs before prepare() when
     // xsrf_cookies is on, for methods other than GET, HEAD and OPTIONS;
     // override to exempt a handler.
-    virtual void check_xsrf_cookie() {
-        std::optional<std::string> argument = get_argument("_xsrf", std::nullopt);
-        std::string_view token = first_xsrf_submission(argument, request_->headers.get("X-Xsrftoken"),
-                                                       request_->headers.get("X-Csrftoken"));
-        if (std::optional<std::string> error = check_xsrf_token(token, raw_xsrf_token().token))
-            throw web::HTTPError(403, std::move(*error));
-    }
+    virtual void check_xsrf_cookie();
 
 private:
-    const Settings& require_cookie_secret() const {
-        const Settings& s = settings();
-        if (s.cookie_secret.empty())
-            throw std::logic_error(
-                "You must define the 'cookie_secret' setting in your application to use secure cookies");
-        return s;
-    }
-    bool logged_in() {
-        const std::optional<std::string>& user = current_user();
-        return user && !user->empty();
-    }
-    const xsrf_token_parts& raw_xsrf_token() {
-        if (!raw_xsrf_token_) raw_xsrf_token_ = get_raw_xsrf_token(get_cookie("_xsrf"));
-        return *raw_xsrf_token_;
-    }
+    const Settings& require_cookie_secret() const;
+    bool logged_in();
+    const xsrf_token_parts& raw_xsrf_token();
     // The request's cookie names in the order of the Cookie header (as
     // Tornado's request.cookies, a dict, iterates them).
-    std::vector<std::string> cookie_names_in_order() const {
-        std::vector<std::string> names;
-        const cookie_map& all = request_->cookies();
-        std::string_view header = request_->headers.get("Cookie").value_or(std::string_view());
-        while (names.size() < all.size() && !header.empty()) {
-            std::size_t end = header.find(';');
-            std::string_view chunk = header.substr(0, end);
-            header.remove_prefix(end == std::string_view::npos ? header.size() : end + 1);
-            std::string name = detail::clean_argument(chunk.substr(0, chunk.find('=')), true);
-            if (all.contains(name) && std::find(names.begin(), names.end(), name) == names.end())
-                names.push_back(std::move(name));
-        }
-        return names;
-    }
+    std::vector<std::string> cookie_names_in_order() const;
     // Tornado's _execute: the XSRF check, before prepare().
-    void check_xsrf_before_prepare(detail::web_method m) {
-        using enum detail::web_method;
-        if (m != get && m != head && m != options && settings().xsrf_cookies) check_xsrf_cookie();
-    }
+    void check_xsrf_before_prepare(detail::web_method m);
     template <class H>
     static constexpr bool login_required(detail::web_method m) {
         if constexpr (requires { H::authenticated; }) {
@@ -756,18 +662,8 @@ private:
         return false;
     }
     // urllib's urlsplit(url).scheme is not empty.
-    static bool has_url_scheme(std::string_view url) {
-        std::size_t colon = url.find(':');
-        if (colon == 0 || colon == std::string_view::npos) return false;
-        auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
-        if (!letter(url[0])) return false;
-        for (char c : url.substr(0, colon))
-            if (!letter(c) && !(c >= '0' && c <= '9') && c != '+' && c != '-' && c != '.') return false;
-        return true;
-    }
-    void add_cookie_headers() {
-        for (const auto& cookie : new_cookies_) headers_.add("Set-Cookie", cookie.second);
-    }
+    static bool has_url_scheme(std::string_view url);
+    void add_cookie_headers();
 
     std::vector<std::pair<std::string, std::string>> new_cookies_;  // name, Set-Cookie value
     std::optional<std::string> current_user_;
@@ -850,28 +746,9 @@ private:
     friend task<void> detail::run_handler(Application&, HTTPServerRequest&, route_params, const void*, std::size_t);
 
     static std::string_view checked(std::string_view value);
-    static std::optional<std::string> last_of(const argument_map& map, std::string_view name, bool strip) {
-        auto it = map.find(name);
-        if (it == map.end() || it->second.empty()) return std::nullopt;
-        for (const std::string& v : it->second) detail::check_utf8_argument(v, name);  // as Tornado decodes all
-        return detail::clean_argument(it->second.back(), strip);
-    }
-    static std::vector<std::string> all_of(const argument_map& map, std::string_view name, bool strip) {
-        std::vector<std::string> out;
-        auto it = map.find(name);
-        if (it == map.end()) return out;
-        out.reserve(it->second.size());
-        for (const std::string& v : it->second) {
-            detail::check_utf8_argument(v, name);
-            out.push_back(detail::clean_argument(v, strip));
-        }
-        return out;
-    }
-    static std::string required(const argument_map& map, std::string_view name) {
-        std::optional<std::string> v = last_of(map, name, true);
-        if (!v) throw web::MissingArgumentError(std::string(name));
-        return std::move(*v);
-    }
+    static std::optional<std::string> last_of(const argument_map& map, std::string_view name, bool strip);
+    static std::vector<std::string> all_of(const argument_map& map, std::string_view name, bool strip);
+    static std::string required(const argument_map& map, std::string_view name);
     std::string take_buffer();
     // finishing: chunk is the whole body.
     void send_headers(std::string_view chunk, bool finishing);
@@ -1233,6 +1110,22 @@ public:
         stop();
         for (auto& s : servers_) co_await s->close_all_connections();
     }
+    // ---- graceful shutdown (section: helper process)
+    // Stops accepting, closes idle connections, lets the requests in flight
+    // finish within `grace` (none: no limit), then closes what is left: see
+    // HTTPServer::shutdown. gale::shutdown_on_signal (<gale/process.hpp>)
+    // runs it on SIGTERM or SIGINT.
+    task<void> shutdown(std::optional<IOLoop::duration> grace = std::nullopt) {
+        stop();
+        std::optional<IOLoop::time_point> deadline;
+        if (grace) deadline = IOLoop::current().time() + *grace;
+        for (auto& s : servers_) {
+            std::optional<IOLoop::duration> left;
+            if (deadline) left = std::max(IOLoop::duration::zero(), *deadline - IOLoop::current().time());
+            co_await s->shutdown(left);
+        }
+    }
+    // ---- end graceful shutdown
     const std::vector<std::unique_ptr<HTTPServer>>& servers() const noexcept { return servers_; }
 
     // Tornado's log_request: the access log line, its level by status.
@@ -1700,14 +1593,6 @@ inline task<void> StaticFileHandler::send_content(std::int64_t start, std::int64
         }
     } catch (const StreamClosedError&) {
     }
-}
-
-inline std::string RequestHandler::static_url(std::string_view path, bool include_host, bool include_version) const {
-    if (settings().static_path.empty())
-        throw std::logic_error("You must define the 'static_path' setting in your application to use static_url");
-    std::string url = StaticFileHandler::make_static_url(settings(), path, include_version);
-    if (!include_host) return url;
-    return request().protocol + "://" + request().host + url;
 }
 
 namespace detail {

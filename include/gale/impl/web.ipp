@@ -378,4 +378,186 @@ GALE_DECL void RequestHandler::handle_request_exception(std::exception_ptr error
     send_error(code, error);
 }
 
+GALE_DECL std::optional<std::string_view> RequestHandler::get_cookie(std::string_view name) const {
+    const cookie_map& all = request_->cookies();
+    auto it = all.find(name);
+    if (it == all.end()) return std::nullopt;
+    return std::string_view(it->second);
+}
+
+GALE_DECL void RequestHandler::set_cookie(std::string_view name, std::string_view value, const cookie_options& options) {
+    std::string header = format_set_cookie(name, value, options);
+    std::erase_if(new_cookies_, [name](const auto& cookie) { return cookie.first == name; });
+    new_cookies_.emplace_back(name, std::move(header));
+}
+
+GALE_DECL void RequestHandler::clear_cookie(std::string_view name, std::string_view path, std::string_view domain) {
+    cookie_options options;
+    options.domain = domain;
+    options.path = path;
+    options.expires = std::chrono::system_clock::now() - std::chrono::hours(24 * 365);
+    set_cookie(name, "", options);
+}
+
+GALE_DECL void RequestHandler::clear_all_cookies(std::string_view path, std::string_view domain) {
+    for (const std::string& name : cookie_names_in_order()) clear_cookie(name, path, domain);
+}
+
+GALE_DECL void RequestHandler::set_signed_cookie(std::string_view name, std::string_view value, std::optional<double> expires_days,
+                       cookie_options options, int version) {
+    options.expires_days = expires_days;
+    set_cookie(name, create_signed_value(name, value, version), options);
+}
+
+GALE_DECL std::string RequestHandler::create_signed_value(std::string_view name, std::string_view value, int version) const {
+    const Settings& s = require_cookie_secret();
+    if (!s.cookie_secret.has_key_versions())
+        return gale::create_signed_value(s.cookie_secret, name, value, version);
+    if (!s.key_version) throw std::logic_error("key_version setting must be used for secret_key dicts");
+    return gale::create_signed_value(s.cookie_secret, name, value, version, std::nullopt, s.key_version);
+}
+
+GALE_DECL std::optional<std::string> RequestHandler::get_signed_cookie(std::string_view name, double max_age_days,
+                                             int min_version) const {
+    require_cookie_secret();
+    std::optional<std::string_view> value = get_cookie(name);
+    if (!value) return std::nullopt;
+    return get_signed_cookie(name, *value, max_age_days, min_version);
+}
+
+GALE_DECL std::optional<std::string> RequestHandler::get_signed_cookie(std::string_view name, std::string_view value,
+                                             double max_age_days, int min_version) const {
+    const Settings& s = require_cookie_secret();
+    return decode_signed_value(s.cookie_secret, name, value, max_age_days, std::nullopt, min_version);
+}
+
+GALE_DECL std::optional<long long> RequestHandler::get_signed_cookie_key_version(std::string_view name) const {
+    require_cookie_secret();
+    std::optional<std::string_view> value = get_cookie(name);
+    if (!value) return std::nullopt;
+    return get_signature_key_version(*value);
+}
+
+GALE_DECL std::optional<long long> RequestHandler::get_signed_cookie_key_version(std::string_view, std::string_view value) const {
+    require_cookie_secret();
+    return get_signature_key_version(value);
+}
+
+GALE_DECL const std::optional<std::string>& RequestHandler::current_user() {
+    if (!current_user_loaded_) set_current_user(get_current_user());
+    return current_user_;
+}
+
+GALE_DECL std::string RequestHandler::get_login_url() {
+    if (settings().login_url.empty())
+        throw std::logic_error("You must define the 'login_url' setting in your application to use authenticated");
+    return settings().login_url;
+}
+
+GALE_DECL const std::string& RequestHandler::xsrf_token() {
+    if (!xsrf_token_) {
+        const xsrf_token_parts& raw = raw_xsrf_token();
+        xsrf_token_ = encode_xsrf_token(raw, settings().xsrf_cookie_version);
+        if (!raw.version) {
+            cookie_options options = settings().xsrf_cookie_kwargs;
+            if (logged_in() && !options.expires_days) options.expires_days = 30;
+            set_cookie("_xsrf", *xsrf_token_, options);
+        }
+    }
+    return *xsrf_token_;
+}
+
+GALE_DECL void RequestHandler::check_xsrf_cookie() {
+    std::optional<std::string> argument = get_argument("_xsrf", std::nullopt);
+    std::string_view token = first_xsrf_submission(argument, request_->headers.get("X-Xsrftoken"),
+                                                   request_->headers.get("X-Csrftoken"));
+    if (std::optional<std::string> error = check_xsrf_token(token, raw_xsrf_token().token))
+        throw web::HTTPError(403, std::move(*error));
+}
+
+GALE_DECL const Settings& RequestHandler::require_cookie_secret() const {
+    const Settings& s = settings();
+    if (s.cookie_secret.empty())
+        throw std::logic_error(
+            "You must define the 'cookie_secret' setting in your application to use secure cookies");
+    return s;
+}
+
+GALE_DECL bool RequestHandler::logged_in() {
+    const std::optional<std::string>& user = current_user();
+    return user && !user->empty();
+}
+
+GALE_DECL const xsrf_token_parts& RequestHandler::raw_xsrf_token() {
+    if (!raw_xsrf_token_) raw_xsrf_token_ = get_raw_xsrf_token(get_cookie("_xsrf"));
+    return *raw_xsrf_token_;
+}
+
+GALE_DECL std::vector<std::string> RequestHandler::cookie_names_in_order() const {
+    std::vector<std::string> names;
+    const cookie_map& all = request_->cookies();
+    std::string_view header = request_->headers.get("Cookie").value_or(std::string_view());
+    while (names.size() < all.size() && !header.empty()) {
+        std::size_t end = header.find(';');
+        std::string_view chunk = header.substr(0, end);
+        header.remove_prefix(end == std::string_view::npos ? header.size() : end + 1);
+        std::string name = detail::clean_argument(chunk.substr(0, chunk.find('=')), true);
+        if (all.contains(name) && std::find(names.begin(), names.end(), name) == names.end())
+            names.push_back(std::move(name));
+    }
+    return names;
+}
+
+GALE_DECL void RequestHandler::check_xsrf_before_prepare(detail::web_method m) {
+    using enum detail::web_method;
+    if (m != get && m != head && m != options && settings().xsrf_cookies) check_xsrf_cookie();
+}
+
+GALE_DECL bool RequestHandler::has_url_scheme(std::string_view url) {
+    std::size_t colon = url.find(':');
+    if (colon == 0 || colon == std::string_view::npos) return false;
+    auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+    if (!letter(url[0])) return false;
+    for (char c : url.substr(0, colon))
+        if (!letter(c) && !(c >= '0' && c <= '9') && c != '+' && c != '-' && c != '.') return false;
+    return true;
+}
+
+GALE_DECL void RequestHandler::add_cookie_headers() {
+    for (const auto& cookie : new_cookies_) headers_.add("Set-Cookie", cookie.second);
+}
+
+GALE_DECL std::optional<std::string> RequestHandler::last_of(const argument_map& map, std::string_view name, bool strip) {
+    auto it = map.find(name);
+    if (it == map.end() || it->second.empty()) return std::nullopt;
+    for (const std::string& v : it->second) detail::check_utf8_argument(v, name);  // as Tornado decodes all
+    return detail::clean_argument(it->second.back(), strip);
+}
+
+GALE_DECL std::vector<std::string> RequestHandler::all_of(const argument_map& map, std::string_view name, bool strip) {
+    std::vector<std::string> out;
+    auto it = map.find(name);
+    if (it == map.end()) return out;
+    out.reserve(it->second.size());
+    for (const std::string& v : it->second) {
+        detail::check_utf8_argument(v, name);
+        out.push_back(detail::clean_argument(v, strip));
+    }
+    return out;
+}
+
+GALE_DECL std::string RequestHandler::required(const argument_map& map, std::string_view name) {
+    std::optional<std::string> v = last_of(map, name, true);
+    if (!v) throw web::MissingArgumentError(std::string(name));
+    return std::move(*v);
+}
+
+GALE_DECL std::string RequestHandler::static_url(std::string_view path, bool include_host, bool include_version) const {
+    if (settings().static_path.empty())
+        throw std::logic_error("You must define the 'static_path' setting in your application to use static_url");
+    std::string url = StaticFileHandler::make_static_url(settings(), path, include_version);
+    if (!include_host) return url;
+    return request().protocol + "://" + request().host + url;
+}
+
 }  // namespace gale
