@@ -14,7 +14,9 @@
 // time the process (image) started, in nanoseconds since the epoch: it
 // changes when autoreload re-executes the program, while the pid does not.
 // --debug=1 turns on Tornado's debug mode (autoreload of the program and of
-// --template_path=DIR, no template or static caches).
+// --template_path=DIR, no template or static caches). SIGTERM or SIGINT
+// stops it gracefully: no new connections, idle ones closed, requests in
+// flight finished within --grace=SECONDS (default 10), then exit status 0.
 #include <unistd.h>
 
 #include <chrono>
@@ -78,5 +80,10 @@ int main(int argc, char** argv) {
                           {.debug = args.get("debug", "0") == "1", .template_path = args.get("template_path")});
     identity.port = app.listen(args.port, args.address, {.xheaders = args.get("xheaders", "0") == "1"});
     example::announce(args, identity.port);
+    // SIGTERM (supervisor's and systemd's stop) or SIGINT: stop accepting,
+    // finish the requests in flight within --grace seconds, exit 0.
+    gale::shutdown_on_signal(app, std::chrono::duration_cast<gale::IOLoop::duration>(
+                                      std::chrono::duration<double>(std::atof(args.get("grace", "10").c_str()))));
     gale::IOLoop::current().start();
+    return 0;
 }

@@ -9,6 +9,8 @@
 
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +20,7 @@
 #include <future>
 #include <mutex>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <thread>
@@ -63,6 +66,7 @@ struct fork_server {
     pid_t pid = -1;    // the parent, until it has been waited for
     pid_t group = -1;  // its process group
     std::uint16_t port = 0;
+    FILE* from_server = nullptr;  // its standard output, kept open so that it may print more
 
     explicit fork_server(std::vector<std::string> args = {}) {
         int out[2];
@@ -84,10 +88,9 @@ struct fork_server {
         posix_spawn_file_actions_destroy(&actions);
         ::close(out[1]);
         REQUIRE(spawned == 0);
-        FILE* from_server = ::fdopen(out[0], "r");
+        from_server = ::fdopen(out[0], "r");
         char line[32] = {};
         REQUIRE(std::fgets(line, sizeof line, from_server) != nullptr);
-        std::fclose(from_server);
         group = pid;
         port = static_cast<std::uint16_t>(std::atoi(line));
         REQUIRE(port != 0);
@@ -95,6 +98,13 @@ struct fork_server {
     ~fork_server() {
         ::kill(-group, SIGKILL);  // the parent and its children, whatever is left
         if (pid > 0) ::waitpid(pid, nullptr, 0);
+        std::fclose(from_server);
+    }
+
+    // The server's next line of output ("" at its end).
+    std::string next_line() {
+        char line[64] = {};
+        return std::fgets(line, sizeof line, from_server) ? line : "";
     }
 
     // Waits (boundedly) for the parent to exit; its wait status, or -1.
@@ -196,6 +206,90 @@ TEST_CASE("SIGTERM to the parent is passed on to the children, and the parent th
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
     for (auto [id, pid] : children) CHECK(::kill(pid, 0) == -1);  // gone, and reaped
+}
+
+// ------------------------------------------------------------------ graceful shutdown
+
+namespace {
+
+// A keep-alive HTTP/1.1 connection with blocking reads that give up after
+// 20 s (so that a server that never answers fails the test, not hangs it).
+struct client_connection {
+    asio::io_context context;
+    tcp::socket socket{context};
+    std::string received;
+
+    explicit client_connection(std::uint16_t port) {
+        socket.connect({asio::ip::address_v4::loopback(), port});
+        timeval limit{20, 0};
+        ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    }
+    void send(const std::string& path) {
+        std::string request = "GET " + path + " HTTP/1.1\r\nHost: test\r\n\r\n";
+        asio::write(socket, asio::buffer(request));
+    }
+    // Reads until `text` has arrived; false if the connection ended first.
+    bool read_until(const std::string& text) {
+        std::error_code ec;
+        while (received.find(text) == std::string::npos && !ec) {
+            char chunk[4096];
+            std::size_t n = socket.read_some(asio::buffer(chunk), ec);
+            received.append(chunk, n);
+        }
+        return received.find(text) != std::string::npos;
+    }
+    // Reads until the server closes the connection; true if it did (not a timeout).
+    bool read_to_end() {
+        std::error_code ec;
+        while (!ec) {
+            char chunk[4096];
+            std::size_t n = socket.read_some(asio::buffer(chunk), ec);
+            received.append(chunk, n);
+        }
+        return ec == asio::error::eof;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("graceful shutdown: SIGTERM during slow requests; each gets its full response, then exit 0") {
+    fork_server server({"graceful", "10000"});
+    client_connection idle(server.port);  // keep-alive, one request answered, then idle
+    idle.send("/");
+    REQUIRE(idle.read_until("\r\n\r\nok"));
+    std::vector<std::unique_ptr<client_connection>> slow;
+    for (int i = 0; i < 3; ++i) {
+        slow.push_back(std::make_unique<client_connection>(server.port));
+        slow.back()->send("/slow?ms=800");
+        REQUIRE(slow.back()->read_until("started\n"));  // in the handler now
+    }
+    ::kill(server.pid, SIGTERM);
+
+    CHECK(idle.read_to_end());  // the idle connection is closed, nothing more sent
+    CHECK(idle.received.ends_with("\r\n\r\nok"));
+    for (auto& connection : slow) {
+        CHECK(connection->read_to_end());  // closed after its response, not before
+        CHECK(connection->received.starts_with("HTTP/1.1 200 OK\r\n"));
+        CHECK(connection->received.ends_with("\r\n\r\nstarted\ndone\n"));
+    }
+    CHECK(server.next_line() == "clean exit\n");  // start() returned, main went on
+    int status = server.parent_status();
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("graceful shutdown: a request still running after the grace period is cut, and the exit is still 0") {
+    fork_server server({"graceful", "200"});
+    client_connection connection(server.port);
+    connection.send("/slow?ms=60000");
+    REQUIRE(connection.read_until("started\n"));
+    ::kill(server.pid, SIGTERM);
+    CHECK(connection.read_to_end());
+    CHECK(connection.received.ends_with("started\n"));  // "done" never came
+    CHECK(server.next_line() == "clean exit\n");
+    int status = server.parent_status();
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
 }
 
 // ------------------------------------------------------------------ Subprocess

@@ -15,6 +15,7 @@
 //   HTTPServer(request_callback, HTTPServerOptions = {})   // a TCPServer
 //   listen(port, address) / add_sockets(bind_sockets(...)) / add_socket(...)
 //   task<void> close_all_connections()
+//   task<void> shutdown(grace = none)    // graceful: stop accepting, finish what is in flight
 //   HTTPServerOptions: no_keep_alive, xheaders, protocol, decompress_request,
 //       chunk_size, max_header_size, idle_connection_timeout, body_timeout,
 //       max_body_size, max_buffer_size, trusted_downstream, read_body, ssl_options
@@ -106,6 +107,14 @@ public:
     // Closes every open connection and waits until each has ended (call
     // stop() first so that no new ones arrive).
     task<void> close_all_connections();
+
+    // Graceful shutdown (section: helper process): stops accepting, closes
+    // idle connections at once and every other one as soon as its current
+    // response is finished (a request already received is answered first),
+    // and completes once all have ended; after `grace` (none: no limit) the
+    // ones left are closed, cutting their responses. Connections handed over
+    // (WebSocket) are no longer the server's: see Application::shutdown.
+    task<void> shutdown(std::optional<IOLoop::duration> grace = std::nullopt);
 
     const HTTPServerOptions& http_options() const noexcept { return options_; }
 

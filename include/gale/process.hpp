@@ -18,6 +18,7 @@
 //   std::optional<int> task_id()
 //   int cpu_count()
 //   void run_threads(int num_threads, serve(id)), stop_threads()   // beyond Tornado
+//   void shutdown_on_signal(server, grace = 10s)                   // beyond Tornado
 //   Subprocess(argv, subprocess_options{.in, .out, .err, .cwd, .env})
 //     stdin_stream() / stdout_stream() / stderr_stream()   // shared_ptr<IOStream>, null unless stdio::stream
 //     pid(), returncode(), task<int> wait_for_exit(raise_error = true), set_exit_callback(fn)
@@ -338,6 +339,87 @@ inline void run_threads(int num_threads, const std::function<void(int)>& serve) 
     }
     for (std::thread& thread : threads) thread.join();
     if (failure) std::rethrow_exception(failure);
+}
+
+// ------------------------------------------------------------------ graceful shutdown
+
+namespace detail {
+
+// SIGTERM and SIGINT on one loop, for shutdown_on_signal: an Asio service
+// of the loop's io_context, so it lives exactly as long as the loop.
+class shutdown_signals final : public asio::execution_context::service {
+public:
+    inline static asio::execution_context::id id;
+
+    explicit shutdown_signals(asio::io_context& context) : service(context), signals_(context, SIGTERM, SIGINT) {}
+
+    void on_signal(std::function<void(int)> handler) {
+        handler_ = std::move(handler);
+        if (!waiting_) wait_next();
+    }
+
+private:
+    void shutdown() override {
+        std::error_code ignored;
+        signals_.cancel(ignored);
+        handler_ = nullptr;
+    }
+
+    void wait_next() {
+        waiting_ = true;
+        signals_.async_wait([this](std::error_code ec, int sig) {
+            waiting_ = false;
+            if (ec) return;
+            wait_next();
+            if (handler_) handler_(sig);
+        });
+    }
+
+    asio::signal_set signals_;
+    std::function<void(int)> handler_;
+    bool waiting_ = false;
+};
+
+template <class Server>
+task<void> shut_down_then_stop(Server& server, IOLoop& loop, std::optional<IOLoop::duration> grace) {
+    co_await server.shutdown(grace);
+    detail::log(detail::gen_log, detail::log_level::info, "process", __LINE__, "Shutdown complete");
+    loop.stop();
+}
+
+}  // namespace detail
+
+// Beyond Tornado (which leaves it to the application): on SIGTERM or
+// SIGINT, shuts `server` down gracefully, then stops the calling thread's
+// loop, so that start() returns and main can return 0. server is a
+// gale::Application or a gale::HTTPServer (anything with
+// task<void> shutdown(std::optional<IOLoop::duration>)): it stops accepting,
+// closes idle keep-alive connections, lets the requests in flight finish
+// within `grace` (none: no limit) and closes what is left. A second signal
+// during the grace stops the loop at once. server must outlive the loop's
+// run. In the threads mode each thread calls it for its own server: every
+// loop sees the signal. Under fork_processes each child calls it, and the
+// parent passes the signal on and exits 0 once the children have.
+//
+//   app.listen(8000, "", {.xheaders = true});
+//   gale::shutdown_on_signal(app, std::chrono::seconds(10));
+//   gale::IOLoop::current().start();
+//   return 0;
+template <class Server>
+void shutdown_on_signal(Server& server, std::optional<IOLoop::duration> grace = std::chrono::seconds(10)) {
+    IOLoop& loop = IOLoop::current();
+    auto& signals = asio::use_service<detail::shutdown_signals>(loop.context());
+    signals.on_signal([&server, &loop, grace, received = 0](int sig) mutable {
+        if (++received == 1) {
+            detail::log(detail::gen_log, detail::log_level::info, "process", __LINE__,
+                        "Received signal {}: shutting down gracefully", sig);
+            loop.spawn_callback(detail::shut_down_then_stop(server, loop, grace));
+            return;
+        }
+        detail::log(detail::gen_log, detail::log_level::warning, "process", __LINE__,
+                    "Received signal {} again: stopping now", sig);
+        loop.stop();
+    });
 }
 
 // ------------------------------------------------------------------ Subprocess

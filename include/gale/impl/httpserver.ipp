@@ -8,6 +8,7 @@
 #include <chrono>
 #include <exception>
 #include <string_view>
+#include <unordered_map>
 
 #include "../detail/logging.hpp"
 #include "../locks.hpp"
@@ -15,13 +16,15 @@
 namespace gale {
 
 struct HTTPServer::live_connections {
-    std::unordered_set<HTTP1Connection*> connections;
+    // Each open connection, and whether it is idle: waiting for a request
+    // of which nothing has arrived yet.
+    std::unordered_map<HTTP1Connection*, bool> connections;
     Event all_closed;
+    bool draining = false;  // shutdown() has begun
 };
 struct HTTPServer::connection_registration {
-    connection_registration(HTTPServer& s, HTTP1Connection& c) : live(s.live_), connection(c) {
-        live->connections.insert(&connection);
-    }
+    connection_registration(HTTPServer& s, HTTP1Connection& c)
+        : live(s.live_), connection(c), idle(live->connections.emplace(&connection, false).first->second) {}
     ~connection_registration() {
         live->connections.erase(&connection);
         if (live->connections.empty()) live->all_closed.set();
@@ -30,6 +33,7 @@ struct HTTPServer::connection_registration {
     connection_registration& operator=(const connection_registration&) = delete;
     std::shared_ptr<live_connections> live;
     HTTP1Connection& connection;
+    bool& idle;  // its entry in live->connections (map nodes do not move)
 };
 
 GALE_DECL HTTPServer::HTTPServer(request_callback callback, HTTPServerOptions options)
@@ -50,11 +54,32 @@ GALE_DECL HTTPServer::HTTPServer(request_callback callback, HTTPServerOptions op
 GALE_DECL task<void> HTTPServer::close_all_connections() {
     std::shared_ptr<live_connections> live = live_;
     while (!live->connections.empty()) {
-        for (HTTP1Connection* connection : live->connections) connection->close();
+        for (auto [connection, idle] : live->connections) connection->close();
         live->all_closed.clear();
         co_await live->all_closed.wait();
     }
 }
+
+// ---- graceful shutdown (section: helper process)
+GALE_DECL task<void> HTTPServer::shutdown(std::optional<IOLoop::duration> grace) {
+    stop();
+    std::shared_ptr<live_connections> live = live_;
+    live->draining = true;  // a connection that becomes idle from now on closes itself
+    for (auto [connection, idle] : live->connections)
+        if (idle) connection->close();
+    if (!live->connections.empty()) {
+        live->all_closed.clear();
+        try {
+            co_await live->all_closed.wait(grace);
+        } catch (const TimeoutError&) {
+            detail::log(detail::gen_log, detail::log_level::warning, "httpserver", __LINE__,
+                        "Closing {} connections still busy after the shutdown grace period",
+                        live->connections.size());
+        }
+    }
+    co_await close_all_connections();
+}
+// ---- end graceful shutdown
 
 GALE_DECL task<void> HTTPServer::handle_stream(std::shared_ptr<IOStream> stream, std::string address) {
     HTTP1Connection connection(stream, false, params_, address);
@@ -70,8 +95,13 @@ GALE_DECL task<void> HTTPServer::handle_stream(std::shared_ptr<IOStream> stream,
             // (read_request_head's steps, so that no coroutine frame is made for them)
             connection.start_request_head();
             HTTP1Connection::head_progress progress;
-            while ((progress = connection.try_request_head(request)) == HTTP1Connection::head_progress::incomplete)
-                if (co_await IOStream::fill_awaiter(connection.stream(), false) == 0) break;
+            while ((progress = connection.try_request_head(request)) == HTTP1Connection::head_progress::incomplete) {
+                registration.idle = connection.stream().read_buffer().empty();
+                if (registration.idle && live_->draining) break;  // shutting down: no new request
+                std::size_t received = co_await IOStream::fill_awaiter(connection.stream(), false);
+                registration.idle = false;
+                if (received == 0) break;
+            }
             if (progress != HTTP1Connection::head_progress::complete) break;
             request.start_next(remote_ip, protocol, &connection);
             if (options_.xheaders) apply_xheaders(request);
