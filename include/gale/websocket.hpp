@@ -307,24 +307,19 @@ public:
 
     bool is_closing() const noexcept { return stream_->closed() || got_close_ || sent_close_; }
 
-    // The peer's next message, ping, pong, close or protocol error (kind error, with our close frame
-    // sent and the stream closed). Pings are answered, a close frame is answered with its code.
-    // StreamClosedError once the stream has ended. The event's views live until the next call.
-    task<event> next_event() {
+    // The peer's next message, ping, pong, close or protocol error from the bytes received so far;
+    // need_more when they hold no whole frame (co_await stream().fill(), then poll again). Pings are
+    // answered, a close frame is answered with its code; an error is for fail(). Not a coroutine: a
+    // message already received costs no allocation. The event's views live until the next poll().
+    event poll() {
         for (;;) {
             event e = reader_.next(stream_->read_buffer());
-            if (e.what == event::kind::need_more) {
-                if (e.used)
-                    stream_->consume(e.used);
-                else
-                    co_await stream_->fill();
-                continue;
-            }
             stream_->consume(e.used);
+            if (e.what == event::kind::need_more) {
+                if (e.used) continue;
+                return e;
+            }
             switch (e.what) {
-                case event::kind::error:
-                    co_await fail(*e.code, e.reason);
-                    break;
                 case event::kind::ping:
                     if (!sent_close_ && !stream_->closed()) (void)send(opcode::pong, e.data);  // nothing after our close
                     break;
@@ -340,8 +335,23 @@ public:
                 default:
                     break;
             }
-            co_return e;
+            return e;
         }
+    }
+
+    // Fails the connection after a protocol error: our close frame with its code, then the TCP
+    // connection ends.
+    task<void> fail(const event& error) {
+        int code = *error.code;
+        detail::log(gen_log, log_level::debug, "websocket", 0, "WebSocket protocol error: {} {}", code, error.reason);
+        if (!sent_close_ && !stream_->closed()) {
+            sent_close_ = true;
+            try {
+                co_await send(opcode::close, close_payload(code, error.reason));
+            } catch (const StreamClosedError&) {
+            }
+        }
+        finish();
     }
 
     // Tornado's start_pinging: a ping every ping_interval; close() when no pong came for ping_timeout
@@ -386,19 +396,6 @@ private:
         std::memcpy(key.data(), &bits, 4);
         append_frame(out_, op, payload, true, &key, compress);
         return stream_->write(std::string_view(out_));
-    }
-
-    // Fails the connection: our close frame with the code, then the TCP connection ends.
-    task<void> fail(int code, std::string_view reason) {
-        detail::log(gen_log, log_level::debug, "websocket", 0, "WebSocket protocol error: {} {}", code, reason);
-        if (!sent_close_ && !stream_->closed()) {
-            sent_close_ = true;
-            try {
-                co_await send(opcode::close, close_payload(code, reason));
-            } catch (const StreamClosedError&) {
-            }
-        }
-        finish();
     }
 
     void periodic_ping() {
@@ -611,8 +608,15 @@ private:
     task<void> receive() {
         try {
             while (!ws_->closed()) {
-                event e = co_await ws_->next_event();
-                if (e.what == event::kind::error) co_return;
+                event e = ws_->poll();
+                if (e.what == event::kind::need_more) {
+                    co_await ws_->stream().fill();
+                    continue;
+                }
+                if (e.what == event::kind::error) {
+                    co_await ws_->fail(e);
+                    co_return;
+                }
                 std::exception_ptr failed;
                 try {
                     task<void> work = dispatch(e);
@@ -629,7 +633,7 @@ private:
         }
     }
 
-    // The hook for an event; next_event() has done the protocol's part.
+    // The hook for an event; poll() has done the protocol's part.
     task<void> dispatch(const event& e) {
         switch (e.what) {
             case event::kind::message:
@@ -692,14 +696,20 @@ public:
     // The next message; nullopt once the connection is closed (answering pings and the close handshake
     // on the way).
     task<std::optional<WebSocketMessage>> read_message() {
+        using kind = detail::ws::event::kind;
         try {
             while (!ws_->closed()) {
-                detail::ws::event e = co_await ws_->next_event();
-                if (e.what == detail::ws::event::kind::message) {
+                detail::ws::event e = ws_->poll();
+                if (e.what == kind::need_more) {
+                    co_await ws_->stream().fill();
+                } else if (e.what == kind::message) {
                     WebSocketMessage message{std::string(e.data), e.binary};
                     co_return message;
+                } else if (e.what == kind::error) {
+                    co_await ws_->fail(e);
+                } else if (e.what == kind::close) {
+                    break;
                 }
-                if (e.what == detail::ws::event::kind::close || e.what == detail::ws::event::kind::error) break;
             }
         } catch (const StreamClosedError&) {
         }
