@@ -40,3 +40,4 @@
 #include "impl/routing.ipp"
 #include "impl/static_files.ipp"
 #include "impl/web.ipp"
+#include "impl/log.ipp"
