@@ -6,6 +6,7 @@
 #include <gale/gen.hpp>
 #include <gale/httpserver.hpp>
 #include <gale/netutil.hpp>
+#include <gale/web.hpp>
 
 #include <signal.h>
 #include <spawn.h>
@@ -290,6 +291,21 @@ TEST_CASE("graceful shutdown: a request still running after the grace period is 
     int status = server.parent_status();
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("Application::shutdown calls the shutdown callbacks first, then drains its servers") {
+    std::vector<std::string> calls = run_async([]() -> gale::task<std::vector<std::string>> {
+        gale::Application app(std::vector<gale::URLSpec>{});
+        app.listen(0, "127.0.0.1");
+        std::vector<std::string> seen;
+        app.add_shutdown_callback([&seen] { seen.push_back("kept"); });
+        auto removed = app.add_shutdown_callback([&seen] { seen.push_back("removed"); });
+        app.remove_shutdown_callback(removed);
+        co_await app.shutdown(std::chrono::seconds(5));
+        CHECK(app.servers().front()->listening_endpoints().empty());  // no longer accepting
+        co_return seen;
+    });
+    CHECK(calls == std::vector<std::string>{"kept"});
 }
 
 // ------------------------------------------------------------------ Subprocess

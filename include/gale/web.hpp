@@ -72,7 +72,7 @@
 //   class Application(rules, settings = {})
 //     add_handlers(host_pattern, rules), reverse_url(name, args...), settings(),
 //     listen(port, address = "", HTTPServerOptions = {}) -> bound port, servers(), stop(),
-//     close_all_connections(), shutdown(grace), log_request(handler),
+//     close_all_connections(), shutdown(grace), add_shutdown_callback(fn), log_request(handler),
 //     operator()(HTTPServerRequest&) -> task<void>   // the HTTPServer callback
 //
 // The lifecycle is Tornado's _execute, in order: the request's body is read
@@ -157,6 +157,7 @@
 #include <ctime>
 #include <exception>
 #include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -1117,6 +1118,9 @@ public:
     // runs it on SIGTERM or SIGINT.
     task<void> shutdown(std::optional<IOLoop::duration> grace = std::nullopt) {
         stop();
+        // Copied first: a callback may remove its own entry.
+        std::vector<std::function<void()>> going_away(shutdown_callbacks_.begin(), shutdown_callbacks_.end());
+        for (auto& callback : going_away) callback();
         std::optional<IOLoop::time_point> deadline;
         if (grace) deadline = IOLoop::current().time() + *grace;
         for (auto& s : servers_) {
@@ -1125,6 +1129,14 @@ public:
             co_await s->shutdown(left);
         }
     }
+    // Calls fn when shutdown() begins: what has left HTTP (a WebSocket
+    // connection) closes itself there, with 1001 "Going away". Remove it
+    // with the handle returned once it is no longer needed.
+    using shutdown_callbacks = std::list<std::function<void()>>;
+    shutdown_callbacks::iterator add_shutdown_callback(std::function<void()> fn) {
+        return shutdown_callbacks_.insert(shutdown_callbacks_.end(), std::move(fn));
+    }
+    void remove_shutdown_callback(shutdown_callbacks::iterator handle) { shutdown_callbacks_.erase(handle); }
     // ---- end graceful shutdown
     const std::vector<std::unique_ptr<HTTPServer>>& servers() const noexcept { return servers_; }
 
@@ -1174,6 +1186,9 @@ private:
     friend struct detail::web_templates;
     std::shared_ptr<detail::template_loaders> template_loaders_;
     // ---- end templates
+    // ---- graceful shutdown (section: helper process)
+    shutdown_callbacks shutdown_callbacks_;
+    // ---- end graceful shutdown
 };
 
 // ------------------------------------------------------------------ RequestHandler members needing Application
