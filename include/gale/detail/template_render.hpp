@@ -86,8 +86,11 @@ private:
                 e.name = std::move(name);
                 return e;
             }
-        if (entries_.empty()) entries_.reserve(8);  // one allocation for the usual few names
-        entries_.emplace_back().name = std::move(name);
+        // The usual few names in one first block under 1 KB (which malloc
+        // serves from its fast per-thread lists).
+        if (entries_.empty()) entries_.reserve(std::max<std::size_t>(4, 1000 / sizeof(entry)));
+        entries_.emplace_back();
+        entries_.back().name.swap(name);
         return entries_.back();
     }
 
@@ -97,6 +100,50 @@ private:
 };
 
 namespace detail::tmpl {
+
+// A map from nodes to what the linker found for them (the block that
+// replaces a block, the file an include inlines), looked up on every
+// execution of such a node: open addressing over a power-of-two table, so
+// a lookup is a multiply, a shift and usually one comparison.
+template <class V>
+class node_table {
+public:
+    void set(const node* key, const V* v) {
+        if (2 * (size_ + 1) > slots_.size()) rehash(slots_.empty() ? 16 : slots_.size() * 2);
+        if (place(key, v)) ++size_;
+    }
+    const V& at(const node* key) const {
+        if (!slots_.empty())
+            for (std::size_t i = hash(key);; i = (i + 1) & (slots_.size() - 1)) {
+                if (slots_[i].first == key) return *slots_[i].second;
+                if (!slots_[i].first) break;
+            }
+        raise("RuntimeError", "template node not linked");
+    }
+
+private:
+    std::size_t hash(const node* key) const {
+        auto h = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(key)) * 0x9E3779B97F4A7C15ull;
+        return static_cast<std::size_t>(h >> 32) & (slots_.size() - 1);
+    }
+    bool place(const node* key, const V* v) {
+        for (std::size_t i = hash(key);; i = (i + 1) & (slots_.size() - 1)) {
+            if (slots_[i].first == key || !slots_[i].first) {
+                bool added = !slots_[i].first;
+                slots_[i] = {key, v};
+                return added;
+            }
+        }
+    }
+    void rehash(std::size_t n) {
+        std::vector<std::pair<const node*, const V*>> old(n);
+        old.swap(slots_);
+        for (const auto& [k, v] : old)
+            if (k) place(k, v);
+    }
+    std::vector<std::pair<const node*, const V*>> slots_;
+    std::size_t size_ = 0;
+};
 
 // A template linked with its ancestors and includes: Tornado's generated
 // _tt_execute, as a tree walk. Immutable once built; shared by renders.
@@ -109,11 +156,15 @@ struct program {
     const parsed_file* root = nullptr;
     std::unordered_map<std::string_view, const node*> blocks;  // most derived
     std::unordered_map<const node*, const parsed_file*> includes;
-    std::unordered_map<const node*, const node*> block_of;  // a block node -> the most derived block
+    node_table<node> block_of;           // a block node -> the most derived block of its name
+    node_table<parsed_file> include_of;  // an include node -> the file (includes, for render)
     std::vector<std::int32_t> slot_of;  // symbol -> slot (-1: unused)
     std::vector<std::uint32_t> slot_symbol;
     std::vector<std::uint8_t> slot_local;
     std::vector<std::uint16_t> slot_builtin;  // the built-in of that name, or b_none
+    // Each slot's name, read while linking: a render never touches the
+    // loader's symbol table, which another thread may be adding to.
+    std::vector<std::string_view> slot_name;
 
     std::int32_t slot(std::uint32_t symbol) {
         if (slot_of.size() <= symbol) slot_of.resize(symbol + 1, -1);
@@ -121,7 +172,8 @@ struct program {
             slot_of[symbol] = static_cast<std::int32_t>(slot_symbol.size());
             slot_symbol.push_back(symbol);
             slot_local.push_back(0);
-            slot_builtin.push_back(find_builtin(symbols->name(symbol)));
+            slot_name.push_back(symbols->name(symbol));
+            slot_builtin.push_back(find_builtin(slot_name.back()));
         }
         return slot_of[symbol];
     }
@@ -157,10 +209,13 @@ struct program {
                 assign_slots(x.body, depth);
             }
             if (n.kind == nk::block) {
-                const node* derived = block_of[&n] = blocks.at(n.text);
+                const node* derived = blocks.at(n.text);
+                block_of.set(&n, derived);
                 assign_slots(derived->body, depth + 1);
             } else if (n.kind == nk::include) {
-                assign_slots(includes.at(&n)->body, depth + 1);
+                const parsed_file* file = includes.at(&n);
+                include_of.set(&n, file);
+                assign_slots(file->body, depth + 1);
             } else {
                 assign_slots(n.body, depth);
             }
@@ -289,10 +344,10 @@ private:
         case nk::set: set(n); return flow::normal;
         case nk::try_: return try_block(n);
         case nk::apply: apply(n); return flow::normal;
-        case nk::block: return exec(p_.block_of.at(&n)->body);
+        case nk::block: return exec(p_.block_of.at(&n).body);
         case nk::include: {
             if (++depth_ > 100) raise("RecursionError", "templates include each other too deeply");
-            flow f = exec(p_.includes.at(&n)->body);
+            flow f = exec(p_.include_of.at(&n).body);
             --depth_;
             return f;
         }
@@ -359,7 +414,7 @@ private:
     }
 
     void module(const expr& call) {
-        std::string_view name = p_.symbols->name(call.kids[0]->symbol);
+        std::string_view name = p_.slot_name[static_cast<std::size_t>(p_.slot_of[call.kids[0]->symbol])];
         const template_function* fn = ns_ ? ns_->find_module(name) : nullptr;
         if (!fn && p_.globals) fn = p_.globals->find_module(name);
         if (!fn) raise("AttributeError", "no UI module named '" + std::string(name) + "'");
@@ -551,13 +606,13 @@ private:
         auto slot = static_cast<std::size_t>(p_.slot_of[symbol]);
         value& v = slots_[slot];
         if (!v.is_unset()) [[likely]] return v;
-        return first_use(symbol, slot);
+        return first_use(slot);
     }
     // A name's first use in this render: the namespace, the globals or a
     // built-in (or an error for a local read before it is set).
-    [[gnu::noinline]] const value& first_use(std::uint32_t symbol, std::size_t slot) {
+    [[gnu::noinline]] const value& first_use(std::size_t slot) {
         value& v = slots_[slot];
-        std::string_view name = p_.symbols->name(symbol);
+        std::string_view name = p_.slot_name[slot];
         if (p_.slot_local[slot])
             raise("UnboundLocalError",
                   "cannot access local variable '" + std::string(name) + "' where it is not associated with a value");

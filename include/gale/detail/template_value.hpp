@@ -376,8 +376,15 @@ inline std::size_t space_run_end(std::string_view s, std::size_t i) {
 
 inline void append_int(std::string& out, std::int64_t n) {
     char buf[24];
-    auto r = std::to_chars(buf, buf + sizeof buf, n);
-    out.append(buf, static_cast<std::size_t>(r.ptr - buf));
+    char* const end = buf + sizeof buf;
+    char* p = end;
+    std::uint64_t u = n < 0 ? 0 - static_cast<std::uint64_t>(n) : static_cast<std::uint64_t>(n);
+    do {
+        *--p = static_cast<char>('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (n < 0) *--p = '-';
+    out.append(p, static_cast<std::size_t>(end - p));
 }
 
 inline void append_float(std::string& out, double d) {
