@@ -242,8 +242,10 @@ private:
     std::vector<std::pair<std::string, json::object>> resources_;  // in order of first use
 };
 
-inline const std::map<std::string, std::shared_ptr<const ui_module_factory>, std::less<>>& builtin_modules() {
-    static const std::map<std::string, std::shared_ptr<const ui_module_factory>, std::less<>> modules = {
+using module_map = decltype(Settings::ui_modules);
+
+inline const module_map& builtin_modules() {
+    static const module_map modules = {
         {"linkify", ui_module<linkify_module>()},
         {"xsrf_form_html", ui_module<xsrf_form_html_module>()},
         {"Template", ui_module<template_module>()},
@@ -371,21 +373,23 @@ private:
             if (!name.empty() && name[0] != '_' && !(name[0] >= 'A' && name[0] <= 'Z') && method && open_name(name))
                 ns.set_function(name, [self, &method](const template_args& a) { return method(*self, a); });
         }
-        for (const auto& [name, factory] : s.ui_modules)
-            if (factory && (!given || !given->find_module(name))) ns.set_module(name, module_hook(h, name, *factory));
-        for (const auto& [name, factory] : ui::builtin_modules())
-            if (!s.ui_modules.contains(name) && (!given || !given->find_module(name)))
-                ns.set_module(name, module_hook(h, name, *factory));
+        for (const auto& module : s.ui_modules)
+            if (module.second && (!given || !given->find_module(module.first)))
+                ns.set_module(module.first, module_hook(h, module));
+        for (const auto& module : ui::builtin_modules())
+            if (!s.ui_modules.contains(module.first) && (!given || !given->find_module(module.first)))
+                ns.set_module(module.first, module_hook(h, module));
         h.get_template_namespace(ns);
     }
 
-    // Tornado's _ui_module: the module object for name, made on first use.
-    static template_function module_hook(RequestHandler& h, const std::string& name, const ui_module_factory& f) {
-        return [self = &h, &name, &f](const template_args& a) -> json::value {
+    // Tornado's _ui_module: the module object for the name, made on first
+    // use. (Two pointers: the function keeps them without allocating.)
+    static template_function module_hook(RequestHandler& h, const ui::module_map::value_type& module) {
+        return [self = &h, m = &module](const template_args& a) -> json::value {
             auto& active = state(*self).active_modules;
-            auto it = std::find_if(active.begin(), active.end(), [&](const auto& m) { return m.first == name; });
+            auto it = std::find_if(active.begin(), active.end(), [&](const auto& u) { return u.first == m->first; });
             if (it == active.end()) {
-                active.emplace_back(name, f.make(*self));
+                active.emplace_back(m->first, m->second->make(*self));
                 it = active.end() - 1;
             }
             return it->second->render(a);
