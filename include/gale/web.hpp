@@ -341,23 +341,10 @@ inline std::optional<web_method> find_web_method(std::string_view method) {
     return std::nullopt;
 }
 
-// The Date header, formatted once a second per thread.
-GALE_DECL std::string_view date_header_now();
-
-// The SHA-1 of body in hex between double quotes (an Etag).
-GALE_DECL std::string quoted_sha1_hex(std::string_view body);
-
 // Tornado's decode_argument: text that is not UTF-8 is the client's fault,
 // web::HTTPError 400 "Invalid unicode in <name>: b'...'" (name "url" for a
 // path group; the value's first 40 bytes shown as Python shows bytes).
 GALE_DECL void check_utf8_argument(std::string_view value, std::string_view name);
-
-// GZipContentEncoding's compressible types: text/* and these.
-GALE_DECL bool compressible_type(std::string_view type);
-
-// Tornado's _remove_control_chars_regex ([\x00-\x08\x0e-\x1f] -> ' ') and
-// str.strip() over ASCII whitespace.
-GALE_DECL std::string clean_argument(std::string_view value, bool strip);
 
 template <class H, class Args>
 task<void> run_handler(Application& app, HTTPServerRequest& request, route_params params,
@@ -995,17 +982,7 @@ struct handler_factory {
     std::array<detail::method_shape, detail::web_method_count> shapes{};
 
     // Throws std::invalid_argument if a method cannot take `groups` arguments.
-    void check(std::size_t groups, std::string_view pattern) const {
-        for (std::size_t i = 0; i < detail::web_method_count; ++i) {
-            const detail::method_shape& s = shapes[i];
-            if (s.defined() && !s.accepts(groups))
-                throw std::invalid_argument(fmt::format(
-                    "url pattern '{}' has {} group{} but the handler's {}() cannot take {} std::string_view "
-                    "argument{}",
-                    pattern, groups, groups == 1 ? "" : "s", detail::web_method_functions[i], groups,
-                    groups == 1 ? "" : "s"));
-        }
-    }
+    void check(std::size_t groups, std::string_view pattern) const;
 };
 
 // A route's handler: each request gets a fresh H; if H has
@@ -1060,10 +1037,7 @@ public:
 
     // Rules for requests whose host (without port) matches host_pattern;
     // tried before the rules given to the constructor, in the order added.
-    void add_handlers(std::string_view host_pattern, std::vector<URLSpec> rules) {
-        auto matcher = std::make_shared<const HostMatches>(host_pattern);
-        hosts_.insert(hosts_.end() - 1, host_group{std::move(matcher), compile(rules)});
-    }
+    void add_handlers(std::string_view host_pattern, std::vector<URLSpec> rules);
 
     const Settings& settings() const noexcept { return settings_; }
 
@@ -1079,38 +1053,14 @@ public:
     }
 
     // The HTTPServer callback: routes the request and runs its handler.
-    task<void> operator()(HTTPServerRequest& request) {
-        route_params params;
-        for (const host_group& g : hosts_) {
-            if (g.host && !g.host->match(request, params)) continue;
-            for (const route& r : g.routes) {
-                if (r.matcher.match_path(request.path, params))
-                    return r.factory->run(*this, request, std::move(params), r.factory->args.get(), r.groups);
-                params.clear();
-            }
-        }
-        const handler_factory& f = settings_.default_handler ? *settings_.default_handler : *not_found_;
-        return f.run(*this, request, std::move(params), f.args.get(), 0);
-    }
+    task<void> operator()(HTTPServerRequest& request);
 
     // Starts an HTTPServer for this application; returns the bound port.
-    std::uint16_t listen(std::uint16_t port, std::string_view address = "", HTTPServerOptions options = {}) {
-        options.read_body = false;  // bodies are read by the handler's run (or streamed to data_received)
-        auto server = std::make_unique<HTTPServer>([this](HTTPServerRequest& r) { return (*this)(r); },
-                                                   std::move(options));
-        std::uint16_t bound = server->listen(port, address);
-        servers_.push_back(std::move(server));
-        return bound;
-    }
+    std::uint16_t listen(std::uint16_t port, std::string_view address = "", HTTPServerOptions options = {});
     // Stops accepting on every server started by listen().
-    void stop() {
-        for (auto& s : servers_) s->stop();
-    }
+    void stop();
     // Stops accepting, closes every connection and waits for them to end.
-    task<void> close_all_connections() {
-        stop();
-        for (auto& s : servers_) co_await s->close_all_connections();
-    }
+    task<void> close_all_connections();
     // ---- graceful shutdown (section: helper process)
     // Stops accepting, closes idle connections, lets the requests in flight
     // finish within `grace` (none: no limit), then closes what is left: see
@@ -1141,16 +1091,7 @@ public:
     const std::vector<std::unique_ptr<HTTPServer>>& servers() const noexcept { return servers_; }
 
     // Tornado's log_request: the access log line, its level by status.
-    void log_request(const RequestHandler& handler) const {
-        int status = handler.get_status();
-        detail::log_level level = status < 400   ? detail::log_level::info
-                                  : status < 500 ? detail::log_level::warning
-                                                 : detail::log_level::error;
-        if (!detail::log_enabled(level)) return;
-        const HTTPServerRequest& r = handler.request();
-        detail::log(detail::access_log, level, "web", 2293, "{} {} {} ({}) {:.2f}ms", status, r.method, r.uri,
-                    r.remote_ip, 1000.0 * r.request_time());
-    }
+    void log_request(const RequestHandler& handler) const;
 
 private:
     struct route {
@@ -1164,18 +1105,7 @@ private:
         std::vector<route> routes;
     };
 
-    static std::vector<route> compile(const std::vector<URLSpec>& rules) {
-        std::vector<route> out;
-        out.reserve(rules.size());
-        for (const URLSpec& spec : rules) {
-            if (!spec.factory) throw std::invalid_argument("url pattern '" + spec.pattern + "' has no handler");
-            PathMatches m(spec.pattern);
-            std::size_t groups = m.group_count();
-            spec.factory->check(groups, m.pattern());
-            out.push_back(route{std::move(m), spec.factory, spec.name, groups});
-        }
-        return out;
-    }
+    static std::vector<route> compile(const std::vector<URLSpec>& rules);
 
     Settings settings_;
     std::vector<host_group> hosts_;
@@ -1358,43 +1288,7 @@ public:
         url_ = url;
         permanent_ = permanent;
     }
-    task<void> get(std::span<const std::string_view> args) {
-        std::string to;
-        for (std::size_t i = 0; i < url_.size(); ++i) {
-            char c = url_[i];
-            if ((c == '{' || c == '}') && i + 1 < url_.size() && url_[i + 1] == c) {
-                to += c;
-                ++i;
-                continue;
-            }
-            if (c != '{') {
-                to += c;
-                continue;
-            }
-            std::size_t close = url_.find('}', i);
-            if (close == std::string::npos) throw std::invalid_argument("Single '{' encountered in format string");
-            std::string_view field = std::string_view(url_).substr(i + 1, close - i - 1);
-            std::size_t index = 0;
-            auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), index);
-            if (ec == std::errc() && end == field.data() + field.size()) {
-                if (index >= args.size()) throw std::out_of_range("Replacement index " + std::string(field) + " out of range");
-                to += args[index];
-            } else if (std::optional<std::string_view> named = path_kwarg(field)) {
-                to += *named;
-            } else {
-                throw std::out_of_range("KeyError: '" + std::string(field) + "'");
-            }
-            i = close;
-        }
-        if (!request().query_arguments.empty()) {
-            std::vector<std::pair<std::string, std::string>> query;
-            for (const auto& [name, values] : request().query_arguments)
-                for (const std::string& v : values) query.emplace_back(name, v);
-            to = url_concat(to, query);
-        }
-        redirect(to, permanent_);
-        co_return;
-    }
+    task<void> get(std::span<const std::string_view> args);
 
 private:
     std::string url_;
@@ -1437,36 +1331,21 @@ public:
     task<void> head(std::string_view path) { return serve(path, false); }
 
     // The Etag: the file's version, quoted (none if it cannot be read).
-    std::optional<std::string> compute_etag() const override {
-        std::optional<std::string> version = detail::static_files::cached_version(absolute_path_, use_hash_cache(settings()));
-        if (!version) return std::nullopt;
-        return "\"" + *version + "\"";
-    }
+    std::optional<std::string> compute_etag() const override;
 
     // Seconds a response may be cached: CACHE_MAX_AGE for a versioned URL
     // (a "v" argument), else 0 (no Expires, no Cache-Control).
     virtual std::int64_t get_cache_time(std::string_view /*path*/, std::int64_t /*modified*/,
-                                        std::string_view /*mime_type*/) {
-        return request().arguments.contains("v") ? CACHE_MAX_AGE : 0;
-    }
+                                        std::string_view /*mime_type*/);
     // For subclasses: headers to add to every file response.
     virtual void set_extra_headers(std::string_view /*path*/) {}
     // The Content-Type: by extension, as Python's mimetypes (see static_files.hpp).
-    virtual std::string get_content_type() const { return std::string(detail::static_files::content_type(absolute_path_)); }
+    virtual std::string get_content_type() const;
 
     // The URL path of static_path's `path` (static_url without the host).
-    static std::string make_static_url(const Settings& settings, std::string_view path, bool include_version = true) {
-        std::string url = settings.static_url_prefix + std::string(path);
-        if (!include_version) return url;
-        std::optional<std::string> version = get_version(settings, path);
-        if (!version) return url;
-        return url + "?v=" + *version;
-    }
+    static std::string make_static_url(const Settings& settings, std::string_view path, bool include_version = true);
     // The version of static_path's `path`: the SHA-512 of the file in hex.
-    static std::optional<std::string> get_version(const Settings& settings, std::string_view path) {
-        return detail::static_files::cached_version(get_absolute_path(settings.static_path, path),
-                                                    use_hash_cache(settings));
-    }
+    static std::optional<std::string> get_version(const Settings& settings, std::string_view path);
     // Forgets every cached version (Tornado's StaticFileHandler.reset).
     static void reset() { detail::static_files::reset_version_cache(); }
     // os.path.abspath(os.path.join(root, path)).
@@ -1497,144 +1376,14 @@ private:
     std::int64_t size_ = 0;
 };
 
-inline task<void> StaticFileHandler::serve(std::string_view url_path, bool include_body) {
-    path_ = std::string(url_path);
-    if (!validate_absolute_path(get_absolute_path(root_, path_))) co_return;
-    set_headers();
-    if (should_return_304()) {
-        set_status(304);
-        co_return;
-    }
-    std::optional<std::int64_t> start, end;
-    std::string_view range_header = request().headers.get("Range").value_or(std::string_view());
-    std::optional<detail::static_files::byte_range> range;
-    if (!range_header.empty()) range = detail::static_files::parse_request_range(range_header);
-    if (range) {
-        start = range->start;
-        end = range->end;
-        if (start && *start < 0) start = std::max<std::int64_t>(*start + size_, 0);
-        if ((start && (*start >= size_ || (end && *start >= *end))) || end == 0) {
-            set_status(416);
-            set_header("Content-Type", "text/plain");
-            set_header("Content-Range", "bytes */" + std::to_string(size_));
-            co_return;
-        }
-        if (end && *end > size_) end = size_;
-        if (size_ != end.value_or(size_) - start.value_or(0)) {
-            set_status(206);
-            set_header("Content-Range", detail::static_files::content_range(start, end, size_));
-        }
-    }
-    std::int64_t first = start.value_or(0);
-    std::int64_t last = end.value_or(size_);
-    set_header("Content-Length", last - first);
-    if (include_body) co_await send_content(first, last);
-}
-
-// Tornado's validate_absolute_path: false once it has redirected.
-inline bool StaticFileHandler::validate_absolute_path(std::string absolute) {
-    namespace sf = detail::static_files;
-    std::string root = sf::posix_abspath(root_);
-    if (root.back() != '/') root += '/';
-    if (!(absolute + "/").starts_with(root))
-        throw web::HTTPError(403, path_ + " is not in root static directory");
-    sf::file_status status = sf::stat_path(absolute);
-    if (status.kind == sf::file_kind::directory && !default_filename_.empty()) {
-        const std::string& request_path = request().path;
-        if (!request_path.ends_with('/')) {
-            if (request_path.starts_with("//")) throw web::HTTPError(403, "cannot redirect path with two initial slashes");
-            redirect(request_path + "/", true);
-            return false;
-        }
-        absolute = sf::posix_join(absolute, default_filename_);
-        status = sf::stat_path(absolute);
-    }
-    if (status.kind == sf::file_kind::missing) throw web::HTTPError(404);
-    if (status.kind != sf::file_kind::regular) throw web::HTTPError(403, path_ + " is not a file");
-    absolute_path_ = std::move(absolute);
-    modified_ = status.mtime;
-    size_ = status.size;
-    return true;
-}
-
-inline void StaticFileHandler::set_headers() {
-    set_header("Accept-Ranges", "bytes");
-    set_etag_header();
-    set_header("Last-Modified", format_timestamp(static_cast<std::time_t>(modified_)));
-    std::string content_type = get_content_type();
-    if (!content_type.empty()) set_header("Content-Type", content_type);
-    if (std::int64_t cache_time = get_cache_time(path_, modified_, content_type); cache_time > 0) {
-        set_header("Expires", format_timestamp(std::time(nullptr) + static_cast<std::time_t>(cache_time)));
-        set_header("Cache-Control", "max-age=" + std::to_string(cache_time));
-    }
-    set_extra_headers(path_);
-}
-
-// If-None-Match decides when present; else If-Modified-Since (its time
-// zone ignored, as Tornado ignores it) at or after Last-Modified.
-inline bool StaticFileHandler::should_return_304() const {
-    if (!request().headers.get("If-None-Match").value_or(std::string_view()).empty()) return check_etag_header();
-    std::optional<std::string_view> since = request().headers.get("If-Modified-Since");
-    if (!since) return false;
-    std::optional<std::int64_t> when = detail::static_files::parse_http_date(*since);
-    return when && *when >= modified_;
-}
-
-// Sends bytes [start, end) of the file: the first piece with the headers,
-// each piece awaited until the kernel has it, so one 64 KiB buffer serves
-// the whole file. A client gone away ends the sending quietly, as in Tornado.
-inline task<void> StaticFileHandler::send_content(std::int64_t start, std::int64_t end) {
-    namespace sf = detail::static_files;
-    sf::file_reader file(absolute_path_);
-    if (start > 0) file.seek(start);
-    std::int64_t remaining = end - start;
-    std::unique_ptr<char[]> buffer;
-    bool first = true;
-    try {
-        while (remaining > 0) {
-            std::size_t want = static_cast<std::size_t>(std::min<std::int64_t>(remaining, sf::chunk_size));
-            if (!buffer) buffer.reset(new char[want]);
-            std::size_t n = file.read({buffer.get(), want});
-            if (n == 0) break;  // the file shrank: finish() reports the missing bytes
-            remaining -= static_cast<std::int64_t>(n);
-            std::string_view piece(buffer.get(), n);
-            if (first) {
-                write(piece);
-                co_await flush();
-                first = false;
-            } else {
-                co_await request().connection->write(piece);
-            }
-        }
-    } catch (const StreamClosedError&) {
-    }
-}
-
 namespace detail {
 
 // Python's re.escape (3.7 and later: only the special characters).
 GALE_DECL std::string regex_escape(std::string_view text);
 
-// Tornado's Application with static_path: the static rules come first.
-GALE_DECL void add_static_rules(const Settings& settings, std::vector<URLSpec>& rules);
-
 }  // namespace detail
 
 // ---- end static
-
-inline Application::Application(std::vector<URLSpec> rules, Settings settings)
-    : settings_(std::move(settings)), not_found_(handler<ErrorHandler>(404)) {
-    if (!settings_.serve_traceback) settings_.serve_traceback = settings_.debug;
-    if (!settings_.static_path.empty()) detail::add_static_rules(settings_, rules);
-    hosts_.push_back(host_group{nullptr, compile(rules)});
-    // ---- autoreload (section: helper process)
-    if (settings_.autoreload.value_or(settings_.debug)) {
-        for (const std::string& path : {settings_.template_path, settings_.static_path})
-            if (!path.empty()) autoreload::watch(path);
-        autoreload::start();
-    }
-    // ---- end autoreload
-}
 
 }  // namespace gale
 

@@ -25,6 +25,7 @@ inline const EVP_MD* sha1_md() {
     return EVP_sha1();
 }
 
+// The Date header, formatted once a second per thread.
 GALE_DECL std::string_view date_header_now() {
     thread_local std::time_t last = 0;
     thread_local std::string text;
@@ -36,6 +37,7 @@ GALE_DECL std::string_view date_header_now() {
     return text;
 }
 
+// The SHA-1 of body in hex between double quotes (an Etag).
 GALE_DECL std::string quoted_sha1_hex(std::string_view body) {
     // One digest context per thread, reset for each body.
     struct context_deleter {
@@ -58,6 +60,7 @@ GALE_DECL std::string quoted_sha1_hex(std::string_view body) {
     return out;
 }
 
+// GZipContentEncoding's compressible types: text/* and these.
 GALE_DECL bool compressible_type(std::string_view type) {
     constexpr std::array<std::string_view, 7> listed = {
         "application/javascript", "application/x-javascript", "application/xml", "application/atom+xml",
@@ -65,6 +68,8 @@ GALE_DECL bool compressible_type(std::string_view type) {
     return type.starts_with("text/") || std::find(listed.begin(), listed.end(), type) != listed.end();
 }
 
+// Tornado's _remove_control_chars_regex ([\x00-\x08\x0e-\x1f] -> ' ') and
+// str.strip() over ASCII whitespace.
 GALE_DECL std::string clean_argument(std::string_view value, bool strip) {
     std::string s(value);
     for (char& c : s) {
@@ -101,6 +106,7 @@ GALE_DECL std::string regex_escape(std::string_view text) {
     return out;
 }
 
+// Tornado's Application with static_path: the static rules come first.
 GALE_DECL void add_static_rules(const Settings& settings, std::vector<URLSpec>& rules) {
     auto factory = handler<StaticFileHandler>(settings.static_path, settings.static_handler_args.default_filename);
     for (std::string pattern : {regex_escape(settings.static_url_prefix) + "(.*)", std::string(R"(/(favicon\.ico))"),
@@ -558,6 +564,270 @@ GALE_DECL std::string RequestHandler::static_url(std::string_view path, bool inc
     std::string url = StaticFileHandler::make_static_url(settings(), path, include_version);
     if (!include_host) return url;
     return request().protocol + "://" + request().host + url;
+}
+
+GALE_DECL void handler_factory::check(std::size_t groups, std::string_view pattern) const {
+    for (std::size_t i = 0; i < detail::web_method_count; ++i) {
+        const detail::method_shape& s = shapes[i];
+        if (s.defined() && !s.accepts(groups))
+            throw std::invalid_argument(fmt::format(
+                "url pattern '{}' has {} group{} but the handler's {}() cannot take {} std::string_view "
+                "argument{}",
+                pattern, groups, groups == 1 ? "" : "s", detail::web_method_functions[i], groups,
+                groups == 1 ? "" : "s"));
+    }
+}
+
+GALE_DECL void Application::add_handlers(std::string_view host_pattern, std::vector<URLSpec> rules) {
+    auto matcher = std::make_shared<const HostMatches>(host_pattern);
+    hosts_.insert(hosts_.end() - 1, host_group{std::move(matcher), compile(rules)});
+}
+
+GALE_DECL task<void> Application::operator()(HTTPServerRequest& request) {
+    route_params params;
+    for (const host_group& g : hosts_) {
+        if (g.host && !g.host->match(request, params)) continue;
+        for (const route& r : g.routes) {
+            if (r.matcher.match_path(request.path, params))
+                return r.factory->run(*this, request, std::move(params), r.factory->args.get(), r.groups);
+            params.clear();
+        }
+    }
+    const handler_factory& f = settings_.default_handler ? *settings_.default_handler : *not_found_;
+    return f.run(*this, request, std::move(params), f.args.get(), 0);
+}
+
+GALE_DECL std::uint16_t Application::listen(std::uint16_t port, std::string_view address, HTTPServerOptions options) {
+    options.read_body = false;  // bodies are read by the handler's run (or streamed to data_received)
+    auto server = std::make_unique<HTTPServer>([this](HTTPServerRequest& r) { return (*this)(r); },
+                                               std::move(options));
+    std::uint16_t bound = server->listen(port, address);
+    servers_.push_back(std::move(server));
+    return bound;
+}
+
+GALE_DECL void Application::stop() {
+    for (auto& s : servers_) s->stop();
+}
+
+GALE_DECL task<void> Application::close_all_connections() {
+    stop();
+    for (auto& s : servers_) co_await s->close_all_connections();
+}
+
+GALE_DECL void Application::log_request(const RequestHandler& handler) const {
+    int status = handler.get_status();
+    detail::log_level level = status < 400   ? detail::log_level::info
+                              : status < 500 ? detail::log_level::warning
+                                             : detail::log_level::error;
+    if (!detail::log_enabled(level)) return;
+    const HTTPServerRequest& r = handler.request();
+    detail::log(detail::access_log, level, "web", 2293, "{} {} {} ({}) {:.2f}ms", status, r.method, r.uri,
+                r.remote_ip, 1000.0 * r.request_time());
+}
+
+GALE_DECL std::vector<Application::route> Application::compile(const std::vector<URLSpec>& rules) {
+    std::vector<route> out;
+    out.reserve(rules.size());
+    for (const URLSpec& spec : rules) {
+        if (!spec.factory) throw std::invalid_argument("url pattern '" + spec.pattern + "' has no handler");
+        PathMatches m(spec.pattern);
+        std::size_t groups = m.group_count();
+        spec.factory->check(groups, m.pattern());
+        out.push_back(route{std::move(m), spec.factory, spec.name, groups});
+    }
+    return out;
+}
+
+GALE_DECL task<void> RedirectHandler::get(std::span<const std::string_view> args) {
+    std::string to;
+    for (std::size_t i = 0; i < url_.size(); ++i) {
+        char c = url_[i];
+        if ((c == '{' || c == '}') && i + 1 < url_.size() && url_[i + 1] == c) {
+            to += c;
+            ++i;
+            continue;
+        }
+        if (c != '{') {
+            to += c;
+            continue;
+        }
+        std::size_t close = url_.find('}', i);
+        if (close == std::string::npos) throw std::invalid_argument("Single '{' encountered in format string");
+        std::string_view field = std::string_view(url_).substr(i + 1, close - i - 1);
+        std::size_t index = 0;
+        auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), index);
+        if (ec == std::errc() && end == field.data() + field.size()) {
+            if (index >= args.size()) throw std::out_of_range("Replacement index " + std::string(field) + " out of range");
+            to += args[index];
+        } else if (std::optional<std::string_view> named = path_kwarg(field)) {
+            to += *named;
+        } else {
+            throw std::out_of_range("KeyError: '" + std::string(field) + "'");
+        }
+        i = close;
+    }
+    if (!request().query_arguments.empty()) {
+        std::vector<std::pair<std::string, std::string>> query;
+        for (const auto& [name, values] : request().query_arguments)
+            for (const std::string& v : values) query.emplace_back(name, v);
+        to = url_concat(to, query);
+    }
+    redirect(to, permanent_);
+    co_return;
+}
+
+GALE_DECL std::optional<std::string> StaticFileHandler::compute_etag() const {
+    std::optional<std::string> version = detail::static_files::cached_version(absolute_path_, use_hash_cache(settings()));
+    if (!version) return std::nullopt;
+    return "\"" + *version + "\"";
+}
+
+GALE_DECL std::int64_t StaticFileHandler::get_cache_time(std::string_view /*path*/, std::int64_t /*modified*/,
+                                    std::string_view /*mime_type*/) {
+    return request().arguments.contains("v") ? CACHE_MAX_AGE : 0;
+}
+
+GALE_DECL std::string StaticFileHandler::get_content_type() const { return std::string(detail::static_files::content_type(absolute_path_)); }
+
+GALE_DECL std::string StaticFileHandler::make_static_url(const Settings& settings, std::string_view path, bool include_version) {
+    std::string url = settings.static_url_prefix + std::string(path);
+    if (!include_version) return url;
+    std::optional<std::string> version = get_version(settings, path);
+    if (!version) return url;
+    return url + "?v=" + *version;
+}
+
+GALE_DECL std::optional<std::string> StaticFileHandler::get_version(const Settings& settings, std::string_view path) {
+    return detail::static_files::cached_version(get_absolute_path(settings.static_path, path),
+                                                use_hash_cache(settings));
+}
+
+GALE_DECL task<void> StaticFileHandler::serve(std::string_view url_path, bool include_body) {
+    path_ = std::string(url_path);
+    if (!validate_absolute_path(get_absolute_path(root_, path_))) co_return;
+    set_headers();
+    if (should_return_304()) {
+        set_status(304);
+        co_return;
+    }
+    std::optional<std::int64_t> start, end;
+    std::string_view range_header = request().headers.get("Range").value_or(std::string_view());
+    std::optional<detail::static_files::byte_range> range;
+    if (!range_header.empty()) range = detail::static_files::parse_request_range(range_header);
+    if (range) {
+        start = range->start;
+        end = range->end;
+        if (start && *start < 0) start = std::max<std::int64_t>(*start + size_, 0);
+        if ((start && (*start >= size_ || (end && *start >= *end))) || end == 0) {
+            set_status(416);
+            set_header("Content-Type", "text/plain");
+            set_header("Content-Range", "bytes */" + std::to_string(size_));
+            co_return;
+        }
+        if (end && *end > size_) end = size_;
+        if (size_ != end.value_or(size_) - start.value_or(0)) {
+            set_status(206);
+            set_header("Content-Range", detail::static_files::content_range(start, end, size_));
+        }
+    }
+    std::int64_t first = start.value_or(0);
+    std::int64_t last = end.value_or(size_);
+    set_header("Content-Length", last - first);
+    if (include_body) co_await send_content(first, last);
+}
+
+// Tornado's validate_absolute_path: false once it has redirected.
+GALE_DECL bool StaticFileHandler::validate_absolute_path(std::string absolute) {
+    namespace sf = detail::static_files;
+    std::string root = sf::posix_abspath(root_);
+    if (root.back() != '/') root += '/';
+    if (!(absolute + "/").starts_with(root))
+        throw web::HTTPError(403, path_ + " is not in root static directory");
+    sf::file_status status = sf::stat_path(absolute);
+    if (status.kind == sf::file_kind::directory && !default_filename_.empty()) {
+        const std::string& request_path = request().path;
+        if (!request_path.ends_with('/')) {
+            if (request_path.starts_with("//")) throw web::HTTPError(403, "cannot redirect path with two initial slashes");
+            redirect(request_path + "/", true);
+            return false;
+        }
+        absolute = sf::posix_join(absolute, default_filename_);
+        status = sf::stat_path(absolute);
+    }
+    if (status.kind == sf::file_kind::missing) throw web::HTTPError(404);
+    if (status.kind != sf::file_kind::regular) throw web::HTTPError(403, path_ + " is not a file");
+    absolute_path_ = std::move(absolute);
+    modified_ = status.mtime;
+    size_ = status.size;
+    return true;
+}
+
+GALE_DECL void StaticFileHandler::set_headers() {
+    set_header("Accept-Ranges", "bytes");
+    set_etag_header();
+    set_header("Last-Modified", format_timestamp(static_cast<std::time_t>(modified_)));
+    std::string content_type = get_content_type();
+    if (!content_type.empty()) set_header("Content-Type", content_type);
+    if (std::int64_t cache_time = get_cache_time(path_, modified_, content_type); cache_time > 0) {
+        set_header("Expires", format_timestamp(std::time(nullptr) + static_cast<std::time_t>(cache_time)));
+        set_header("Cache-Control", "max-age=" + std::to_string(cache_time));
+    }
+    set_extra_headers(path_);
+}
+
+// If-None-Match decides when present; else If-Modified-Since (its time
+// zone ignored, as Tornado ignores it) at or after Last-Modified.
+GALE_DECL bool StaticFileHandler::should_return_304() const {
+    if (!request().headers.get("If-None-Match").value_or(std::string_view()).empty()) return check_etag_header();
+    std::optional<std::string_view> since = request().headers.get("If-Modified-Since");
+    if (!since) return false;
+    std::optional<std::int64_t> when = detail::static_files::parse_http_date(*since);
+    return when && *when >= modified_;
+}
+
+// Sends bytes [start, end) of the file: the first piece with the headers,
+// each piece awaited until the kernel has it, so one 64 KiB buffer serves
+// the whole file. A client gone away ends the sending quietly, as in Tornado.
+GALE_DECL task<void> StaticFileHandler::send_content(std::int64_t start, std::int64_t end) {
+    namespace sf = detail::static_files;
+    sf::file_reader file(absolute_path_);
+    if (start > 0) file.seek(start);
+    std::int64_t remaining = end - start;
+    std::unique_ptr<char[]> buffer;
+    bool first = true;
+    try {
+        while (remaining > 0) {
+            std::size_t want = static_cast<std::size_t>(std::min<std::int64_t>(remaining, sf::chunk_size));
+            if (!buffer) buffer.reset(new char[want]);
+            std::size_t n = file.read({buffer.get(), want});
+            if (n == 0) break;  // the file shrank: finish() reports the missing bytes
+            remaining -= static_cast<std::int64_t>(n);
+            std::string_view piece(buffer.get(), n);
+            if (first) {
+                write(piece);
+                co_await flush();
+                first = false;
+            } else {
+                co_await request().connection->write(piece);
+            }
+        }
+    } catch (const StreamClosedError&) {
+    }
+}
+
+GALE_DECL Application::Application(std::vector<URLSpec> rules, Settings settings)
+    : settings_(std::move(settings)), not_found_(handler<ErrorHandler>(404)) {
+    if (!settings_.serve_traceback) settings_.serve_traceback = settings_.debug;
+    if (!settings_.static_path.empty()) detail::add_static_rules(settings_, rules);
+    hosts_.push_back(host_group{nullptr, compile(rules)});
+    // ---- autoreload (section: helper process)
+    if (settings_.autoreload.value_or(settings_.debug)) {
+        for (const std::string& path : {settings_.template_path, settings_.static_path})
+            if (!path.empty()) autoreload::watch(path);
+        autoreload::start();
+    }
+    // ---- end autoreload
 }
 
 }  // namespace gale
