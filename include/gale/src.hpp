@@ -33,6 +33,7 @@
 #include "impl/gzip.ipp"
 #include "impl/http1connection.ipp"
 #include "impl/httpserver.ipp"
+#include "impl/httpclient.ipp"
 #include "impl/signed_value.ipp"
 #include "impl/json.ipp"
 #include "impl/escape.ipp"
