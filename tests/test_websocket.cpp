@@ -508,6 +508,7 @@ TEST_CASE("websocket_connect: gale to gale, a refused handshake, a client-side c
         std::optional<gale::WebSocketMessage> m = co_await ws.read_message();
         REQUIRE(m);
         CHECK(m->data == "\xe2\x82\xac");
+        CHECK_THROWS_AS(ws.close(1000, std::string(124, 'r')), std::invalid_argument);  // over a control frame's 125
         ws.close(1000, "done");
         CHECK_FALSE(co_await ws.read_message());
         CHECK(ws.close_code() == 1000);  // the server echoes the code

@@ -281,8 +281,9 @@ public:
     }
 
     // Tornado's close(): our close frame (once), then the stream ends when the peer's has come or the
-    // close timeout passes; pinging stops.
+    // close timeout passes; pinging stops. The reason: at most 123 bytes (std::invalid_argument otherwise).
     void close(std::optional<int> code, std::string_view reason) {
+        if (reason.size() > 123) throw std::invalid_argument("close reason too long");
         if (!sent_close_) {
             sent_close_ = true;
             if (!stream_->closed()) {
@@ -502,7 +503,7 @@ public:
         return ws_->ping(data);
     }
 
-    // Starts the closing handshake; harmless if already closing.
+    // Starts the closing handshake; harmless if already closing. reason: at most 123 bytes.
     void close(std::optional<int> code = std::nullopt, std::string_view reason = {}) {
         if (ws_) ws_->close(code, reason);
     }
