@@ -409,7 +409,9 @@ TEST_CASE("web_template: set_locale, get_template_path and a UI module reading i
                                 site_settings());
         std::uint16_t extra_port = extra.listen(0, "127.0.0.1");
         AsyncHTTPClient client;
-        CHECK(co_await body_of(client, extra_port, "/es") == "200 es_LA Español Cerrar sesión A Ana le gustó esto\n");
+        CHECK(co_await body_of(client, extra_port, "/es") ==
+              "200 es_LA Español Cerrar sesión A Ana le gustó esto\nCerrar sesión Cerrar sesión False\n"
+              "/es - True http HTTP/1.1\n");
         CHECK(co_await body_of(client, extra_port, "/other") == "200 " + [] {
             std::ifstream in(site_dir() / "translations" / "es_LA.csv", std::ios::binary);
             return std::string(std::istreambuf_iterator<char>(in), {});
