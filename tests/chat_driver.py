@@ -13,6 +13,12 @@ Usage: chat_driver.py MODE CHAT_PROGRAM
                    page is closed
   MODE websockets  two clients from python3-websockets
   MODE tornado     two clients from Tornado's websocket_connect
+  MODE crowd       ten python3-websockets users; while one of them sends 50
+                   messages, five others drop their TCP connections without
+                   a closing handshake; then the sender says "last" and the
+                   driver prints "survivors N" (how many of the other four saw
+                   it), "leaves seen by every survivor: N" and "server alive"
+                   when GET / still answers
 
 The driver starts CHAT_PROGRAM --port=0 itself and reads its "Listening on"
 line; it waits for each step's lines before the next step (20 s at most per
@@ -225,7 +231,49 @@ async def both(first, second):
     return first and second
 
 
+async def crowd(port):
+    """Connections vanish in the middle of broadcasts; the room goes on."""
+    import urllib.request
+
+    users = [await websockets_user("ws://127.0.0.1:%d/chat" % port) for _ in range(10)]
+    sender, survivors, leavers = users[0], users[1:5], users[5:]
+    await wait_for(lambda: has(survivors[-1], 6))
+    for i in range(50):
+        await sender.send("message %d" % i)
+        if i == 10:
+            for user in leavers:
+                user.connection.transport.abort()
+    await sender.send("last")
+    said_last = "说：last"
+    for user in survivors:
+        await wait_for(lambda: saw(user, said_last))
+    print("survivors %d" % sum([await saw(user, said_last) for user in survivors]))
+    for user in survivors:
+        await wait_for(lambda: left_count(user, 5))
+    print("leaves seen by every survivor: %d" % min([await left_count(user, 0) for user in survivors]))
+    page = await asyncio.get_running_loop().run_in_executor(
+        None, lambda: urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
+            "http://127.0.0.1:%d/" % port).read())
+    if b"WebSocket" in page or b"chat.js" in page:
+        print("server alive")
+    for user in users[:5]:
+        await user.leave()
+    return [], []
+
+
+async def left_count(user, at_least):
+    """How many leave messages user saw, when at least `at_least` (else 0)."""
+    n = sum(line.endswith("离开聊天室") for line in await user.seen())
+    return n if n >= at_least else 0
+
+
+async def saw(user, text):
+    return any(line.endswith(text) for line in await user.seen())
+
+
 async def run(mode, port):
+    if mode == "crowd":
+        return await crowd(port)
     if mode == "websockets":
         return await scenario(lambda: websockets_user("ws://127.0.0.1:%d/chat" % port))
     if mode == "tornado":
