@@ -4,7 +4,7 @@ each repetition (the order alternates), the server pinned to one core and
 the load generator (ws_load, gale's client) to another.
 
     /usr/bin/python3 benchmarks/ws_bench.py --build DIR [--reps N] [--seconds S]
-        [--clients 1,100] [--idle N] [--size B] [--server-cpu C] [--client-cpu C]
+        [--clients 1,100] [--idle N] [--size B] [--server-cpu C] [--client-cpu C] [--callgrind]
 
 For each server and each client count: messages/s (one message in flight per
 connection, B bytes, echoed) and the server's CPU time per message (user +
@@ -12,7 +12,8 @@ system, from /proc/PID/stat: less sensitive to a busy machine than the rate).
 Then the idle part: a fresh server, one connection's echo to warm it, its RSS,
 then N connections opened and each checked with an echo, its RSS again; the
 difference over N is the user-space memory per idle connection (the kernel's
-socket buffers are not in RSS). Prints a markdown report: medians over the
+socket buffers are not in RSS). With --callgrind, each server's instructions
+per message too (valgrind; independent of the machine's load). Prints a markdown report: medians over the
 repetitions, the gale/Tornado ratios, and the 1-minute load average before
 and after.
 """
@@ -90,6 +91,29 @@ def echo_run(args, name, command, clients):
     return messages / seconds, 1e6 * cpu / messages
 
 
+def instructions(args, command, seconds):
+    """(instructions the server ran, messages echoed) under callgrind, 100 clients for `seconds`."""
+    profile = "/tmp/ws_bench.callgrind.%d" % os.getpid()
+    server, port = start_server(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + profile] + command,
+                                args.server_cpu)
+    try:
+        out = subprocess.run(load(args, port, "echo", "--clients", "100", "--seconds", str(seconds), "--size",
+                                  str(args.size)), capture_output=True, text=True, check=True).stdout
+    finally:
+        stop_server(server)
+    total = next(int(line.split()[1]) for line in open(profile) if line.startswith(("summary:", "totals:")))
+    os.remove(profile)
+    return total, int(out.split()[1])
+
+
+def instructions_per_message(args, command):
+    """The server's instructions per echoed message: the difference of a short and a long callgrind run,
+    so that start-up and the handshakes cancel out."""
+    short_total, short_messages = instructions(args, command, 2)
+    long_total, long_messages = instructions(args, command, 6)
+    return (long_total - short_total) / (long_messages - short_messages)
+
+
 def idle_run(args, command):
     """(server KiB per idle connection, client KiB per connection, server RSS KiB with them open)."""
     server, port = start_server(command, args.server_cpu)
@@ -124,6 +148,8 @@ def main():
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--server-cpu", type=int, default=0)
     parser.add_argument("--client-cpu", type=int, default=1)
+    parser.add_argument("--callgrind", action="store_true",
+                        help="also count the servers' instructions per message (valgrind's callgrind, 100 clients)")
     args = parser.parse_args()
     named = servers(args)
     client_counts = [int(c) for c in args.clients.split(",")]
@@ -146,6 +172,7 @@ def main():
                 idle[name].append((per, client_per, total))
                 print("rep %d %s %d idle: %.2f KiB/connection (server RSS %d KiB)" % (rep, name, args.idle, per, total),
                       file=sys.stderr, flush=True)
+    counted = {name: instructions_per_message(args, named[name]) for name in named} if args.callgrind else {}
     load_after = load_average()
 
     med = statistics.median
@@ -161,6 +188,11 @@ def main():
         g, t = med(rate[("gale", clients)]), med(rate[("Tornado", clients)])
         gc, tc = med(cost[("gale", clients)]), med(cost[("Tornado", clients)])
         print("| %d | %.0f | %.0f | %.1f | %.2f | %.2f | %.1f |" % (clients, g, t, g / t, gc, tc, tc / gc))
+    if counted:
+        print()
+        print("Instructions per echoed message in the server (callgrind, 100 clients; the difference of a 2 s and a 6 s "
+              "run): gale %.0f, Tornado %.0f (Tornado/gale %.1f)."
+              % (counted["gale"], counted["Tornado"], counted["Tornado"] / counted["gale"]))
     if args.idle:
         print()
         print("%d idle connections (each opened and checked with one echo), RSS growth of the server per connection:"
