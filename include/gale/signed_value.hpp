@@ -55,6 +55,7 @@
 
 #include <array>
 #include <chrono>
+#include <cmath>
 #include <initializer_list>
 #include <map>
 #include <optional>
