@@ -2,6 +2,8 @@
 // against, a compiled (linked) template, and the renderer that walks it.
 #pragma once
 
+#include <algorithm>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -238,14 +240,58 @@ inline bool exception_matches(const std::string& type, const std::vector<std::st
     return false;
 }
 
+// A render's output: bytes go to the end of a string that is grown ahead
+// of them (the length past what was written is slack), so a write is a
+// bounds check and a copy; trim() cuts the slack off when the render ends.
+class output {
+public:
+    explicit output(std::string& s) : s_(&s), len_(s.size()) {}
+
+    void append(const char* p, std::size_t n) {
+        if (n > s_->size() - len_) [[unlikely]]
+            grow(n);
+        copy(s_->data() + len_, p, n);
+        len_ += n;
+    }
+    void append(std::string_view v) { append(v.data(), v.size()); }
+    void trim() { s_->resize(len_); }
+
+private:
+    // A kilobyte of slack at a time within the string's capacity (resize
+    // zero-fills it), doubling the capacity when it runs out.
+    [[gnu::noinline]] void grow(std::size_t n) {
+        std::size_t want = len_ + n + 1024;
+        if (want > s_->capacity()) want = std::max(want, 2 * s_->capacity());
+        s_->resize(want);
+    }
+    // Short copies inline (most text between tags and most values are short).
+    static void copy(char* d, const char* s, std::size_t n) {
+        if (n > 16) {
+            std::memcpy(d, s, n);
+        } else if (n >= 8) {
+            std::memcpy(d, s, 8);
+            std::memcpy(d + n - 8, s + n - 8, 8);
+        } else if (n >= 4) {
+            std::memcpy(d, s, 4);
+            std::memcpy(d + n - 4, s + n - 4, 4);
+        } else {
+            for (std::size_t i = 0; i < n; ++i) d[i] = s[i];
+        }
+    }
+
+    std::string* s_;
+    std::size_t len_;
+};
+
 // One render: the program's variables (slots) and the output buffer.
 class renderer {
 public:
     renderer(const program& p, const template_namespace* ns, std::string& out)
-        : p_(p), ns_(ns), out_(&out), slots_(std::move(spare_slots())) {
+        : p_(p), ns_(ns), out_(out), slots_(std::move(spare_slots())) {
         slots_.resize(p.slot_symbol.size());
     }
     ~renderer() {
+        out_.trim();
         slots_.clear();
         if (slots_.capacity() > spare_slots().capacity()) spare_slots() = std::move(slots_);
     }
@@ -260,7 +306,7 @@ private:
     flow exec(const node_list& body) {
         for (const node& n : body) {
             if (n.kind == nk::text) {
-                out_->append(n.text);
+                out_.append(n.text);
             } else if (n.kind != nk::expr || n.file != escaping_file_ || !emit_simple(*n.e)) {
                 flow f = exec_located(n);
                 if (f != flow::normal) return f;
@@ -289,8 +335,8 @@ private:
             j = obj->find(key);
         }
         if (!j) return false;
-        if (j->is_string()) append_html_escaped(*out_, j->get_string());
-        else if (j->is_int()) append_int(*out_, j->get_int());
+        if (j->is_string()) append_html_escaped(out_, j->get_string());
+        else if (j->is_int()) append_int(out_, j->get_int());
         else return false;
         return true;
     }
@@ -302,7 +348,7 @@ private:
 
     flow exec_located(const node& n) {
         if (n.kind == nk::text) {
-            *out_ += n.text;
+            out_.append(n.text);
             return flow::normal;
         }
         try {
@@ -315,7 +361,7 @@ private:
 
     flow exec(const node& n) {
         switch (n.kind) {
-        case nk::text: *out_ += n.text; return flow::normal;
+        case nk::text: out_.append(n.text); return flow::normal;
         case nk::expr:
         case nk::raw: {
             const parsed_file* file = n.kind == nk::expr ? n.file : nullptr;
@@ -388,21 +434,27 @@ private:
         if (!custom) {
             switch (j.type()) {  // the common kinds straight into the output
             case json::kind::string:
-                if (html) append_html_escaped(*out_, j.get_string());
-                else *out_ += j.get_string();
+                if (html) append_html_escaped(out_, j.get_string());
+                else out_.append(j.get_string());
                 return;
-            case json::kind::integer: append_int(*out_, j.get_int()); return;
+            case json::kind::integer: append_int(out_, j.get_int()); return;
             case json::kind::null:
             case json::kind::boolean:
-            case json::kind::floating: append_str(*out_, j); return;  // no markup possible
+            case json::kind::floating: write_str(j, view); return;  // no markup possible
             default: break;
             }
         }
         std::string s;
         append_str(s, j, view);
         if (custom) emit_custom(std::move(s), *custom);
-        else if (html) append_html_escaped(*out_, s);
-        else *out_ += s;
+        else if (html) append_html_escaped(out_, s);
+        else out_.append(s);
+    }
+    // Writes str(j) unescaped.
+    void write_str(const json::value& j, value::view view) {
+        std::string s;
+        append_str(s, j, view);
+        out_.append(s);
     }
     void emit_text(std::string s, const parsed_file* file) {
         emit_data(json::value(std::move(s)), value::view::none, file);
@@ -410,7 +462,7 @@ private:
     void emit_custom(std::string s, const value& fn) {
         std::array<value, 1> arg{value::own(std::move(s))};
         value r = invoke(fn, {arg, {}});
-        append_str(*out_, data_of(r, "autoescape"), r.data_view());
+        write_str(data_of(r, "autoescape"), r.data_view());
     }
 
     void module(const expr& call) {
@@ -420,24 +472,25 @@ private:
         if (!fn) raise("AttributeError", "no UI module named '" + std::string(name) + "'");
         value callee = value::function(fn, name);
         value r = call_with(callee, call);
-        append_str(*out_, data_of(r, "module"), r.data_view());
+        write_str(data_of(r, "module"), r.data_view());
     }
 
     void apply(const node& n) {
         value fn = eval(*n.e);
         std::string body;
-        std::string* saved = out_;
-        out_ = &body;
+        output saved = out_;
+        out_ = output(body);
         try {
             exec(n.body);
         } catch (...) {
             out_ = saved;
             throw;
         }
+        out_.trim();
         out_ = saved;
         std::array<value, 1> arg{value::own(std::move(body))};
         value r = invoke(fn, {arg, {}});
-        append_str(*out_, data_of(r, "apply"), r.data_view());
+        write_str(data_of(r, "apply"), r.data_view());
     }
 
     flow try_block(const node& n) {
@@ -991,7 +1044,7 @@ private:
 
     const program& p_;
     const template_namespace* ns_;
-    std::string* out_;
+    output out_;
     std::vector<value> slots_;
     int depth_ = 0;
     const parsed_file* escaping_file_ = nullptr;  // the last file seen to autoescape with xhtml_escape

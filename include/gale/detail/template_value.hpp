@@ -322,8 +322,10 @@ inline std::size_t find_html_special(std::string_view s, std::size_t from) noexc
 }
 
 // Appends xhtml_escape(s) to out (the same text as escape.hpp's
-// xhtml_escape): runs without a special character are copied whole.
-inline void append_html_escaped(std::string& out, std::string_view s) {
+// xhtml_escape): runs without a special character are copied whole. Out is
+// std::string or anything with append(const char*, size_t).
+template <class Out>
+void append_html_escaped(Out& out, std::string_view s) {
     std::size_t run = 0;
     for (std::size_t i = find_html_special(s, 0); i < s.size(); i = find_html_special(s, run)) {
         out.append(s.data() + run, i - run);
@@ -374,7 +376,8 @@ inline std::size_t space_run_end(std::string_view s, std::size_t i) {
 
 // ---- str() and repr() ----
 
-inline void append_int(std::string& out, std::int64_t n) {
+template <class Out>
+void append_int(Out& out, std::int64_t n) {
     char buf[24];
     char* const end = buf + sizeof buf;
     char* p = end;
