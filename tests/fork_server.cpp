@@ -15,12 +15,17 @@
 //                     "done\n" N ms later
 //   GET /        -> "ok"
 // It prints "clean exit" and returns 0 once the loop has stopped.
+//
+// fork_server graceful-threads GRACE_MS: the same served by two threads of
+// gale::run_threads, each with its own server on the port (SO_REUSEPORT)
+// and its own shutdown_on_signal; "/" answers "ok <task id>".
 #include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <future>
 #include <stdexcept>
 #include <string>
 
@@ -49,6 +54,28 @@ gale::task<void> slow_or_ok(gale::HTTPServerRequest& request) {
     co_await request.connection->finish();
 }
 
+int graceful_threads(std::chrono::milliseconds grace) {
+    std::promise<std::uint16_t> bound;
+    std::shared_future<std::uint16_t> port = bound.get_future().share();
+    gale::run_threads(2, [&](int id) {
+        auto sockets = gale::bind_sockets(id == 0 ? 0 : port.get(), "127.0.0.1", gale::default_backlog, true);
+        if (id == 0) {
+            std::printf("%u\n", sockets.front().local_endpoint().port());
+            std::fflush(stdout);
+            bound.set_value(sockets.front().local_endpoint().port());
+        }
+        gale::HTTPServer server([](gale::HTTPServerRequest& request) -> gale::task<void> {
+            if (request.path == "/slow") co_return co_await slow_or_ok(request);
+            co_await answer(request, "ok " + std::to_string(*gale::task_id()));
+        });
+        server.add_sockets(std::move(sockets));
+        gale::shutdown_on_signal(server, grace);
+        gale::IOLoop::current().start();
+    });
+    std::printf("clean exit\n");
+    return 0;
+}
+
 int graceful(std::chrono::milliseconds grace) {
     auto sockets = gale::bind_sockets(0, "127.0.0.1");
     std::printf("%u\n", sockets.front().local_endpoint().port());
@@ -65,6 +92,8 @@ int graceful(std::chrono::milliseconds grace) {
 
 int main(int argc, char** argv) {
     if (argc > 2 && std::string(argv[1]) == "graceful") return graceful(std::chrono::milliseconds(std::atol(argv[2])));
+    if (argc > 2 && std::string(argv[1]) == "graceful-threads")
+        return graceful_threads(std::chrono::milliseconds(std::atol(argv[2])));
     int max_restarts = argc > 1 ? std::atoi(argv[1]) : 5;
     auto sockets = gale::bind_sockets(0, "127.0.0.1");
     std::printf("%u\n", sockets.front().local_endpoint().port());

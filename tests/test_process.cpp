@@ -293,6 +293,33 @@ TEST_CASE("graceful shutdown: a request still running after the grace period is 
     CHECK(WEXITSTATUS(status) == 0);
 }
 
+TEST_CASE("graceful shutdown in the threads mode: every thread's loop sees SIGTERM and finishes its requests") {
+    fork_server server({"graceful-threads", "10000"});
+    std::set<std::string> threads;  // until both threads are listening
+    for (int i = 0; i < 400 && threads.size() < 2; ++i) {
+        client_connection probe(server.port);
+        probe.send("/");
+        REQUIRE(probe.read_until("\r\n\r\nok "));
+        threads.insert(probe.received.substr(probe.received.find("ok ") + 3));
+    }
+    REQUIRE(threads.size() == 2);
+    std::vector<std::unique_ptr<client_connection>> slow;
+    for (int i = 0; i < 4; ++i) {
+        slow.push_back(std::make_unique<client_connection>(server.port));
+        slow.back()->send("/slow?ms=600");
+        REQUIRE(slow.back()->read_until("started\n"));
+    }
+    ::kill(server.pid, SIGTERM);
+    for (auto& connection : slow) {
+        CHECK(connection->read_to_end());
+        CHECK(connection->received.ends_with("\r\n\r\nstarted\ndone\n"));
+    }
+    CHECK(server.next_line() == "clean exit\n");  // run_threads returned: both loops stopped
+    int status = server.parent_status();
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+}
+
 TEST_CASE("Application::shutdown calls the shutdown callbacks first, then drains its servers") {
     std::vector<std::string> calls = run_async([]() -> gale::task<std::vector<std::string>> {
         gale::Application app(std::vector<gale::URLSpec>{});
