@@ -78,6 +78,9 @@ struct expr {
     std::vector<std::string> kw_names;  // call: kids = callee, positional..., keyword...
     std::vector<cmp> cmps;              // compare: kids[0] cmps[0] kids[1] cmps[1] ...
     target comp_target;                 // listcomp: kids = element, iterable, conditions...
+    // x["key"] or x.key (not a method) with x a name: the key, for the
+    // renderer's fast path; nullptr otherwise.
+    const std::string* member = nullptr;
 };
 using expr_ptr = std::unique_ptr<expr>;
 
@@ -481,6 +484,7 @@ private:
                 auto a = make(ex::attr);
                 a->attr = std::string(toks_[pos_++].text);
                 a->method = find_method(a->attr);
+                if (a->method == m_none && e->kind == ex::name) a->member = &a->attr;
                 a->kids.push_back(std::move(e));
                 e = std::move(a);
             } else if (accept_op("[")) {
@@ -517,6 +521,8 @@ private:
             for (auto& p : parts) e->kids.push_back(std::move(p));
         else
             e->kids.push_back(std::move(parts[0]));
+        if (!is_slice && e->kids[0]->kind == ex::name && e->kids[1]->kind == ex::constant && e->kids[1]->constant.is_string())
+            e->member = &e->kids[1]->constant.get_string();
         return e;
     }
     expr_ptr call(expr_ptr callee) {

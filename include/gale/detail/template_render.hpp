@@ -321,23 +321,40 @@ private:
     // anything else, which exec() then evaluates (and reports errors of).
     bool emit_simple(const expr& e) {
         const json::value* j = nullptr;
-        if (e.kind == ex::name) {
-            j = set_data(e);
-        } else if (e.kind == ex::index || (e.kind == ex::attr && e.method == m_none)) {
-            std::string_view key = e.attr;
-            if (e.kind == ex::index) {
-                const expr& k = *e.kids[1];
-                if (k.kind != ex::constant || !k.constant.is_string()) return false;
-                key = k.constant.get_string();
-            }
-            const json::value* obj = e.kids[0]->kind == ex::name ? set_data(*e.kids[0]) : nullptr;
+        if (e.member) {
+            const json::value* obj = set_data(*e.kids[0]);
             if (!obj || !obj->is_object()) return false;
-            j = obj->find(key);
+            j = member_of(obj->get_object(), *e.member);
+        } else if (e.kind == ex::name) {
+            j = set_data(e);
         }
         if (!j) return false;
         if (j->is_string()) append_html_escaped(out_, j->get_string());
         else if (j->is_int()) append_int(out_, j->get_int());
         else return false;
+        return true;
+    }
+    // o[key] or nullptr: json::object::find with the comparison inline.
+    static const json::value* member_of(const json::object& o, const std::string& key) {
+        for (const auto& [k, v] : o)
+            if (k.size() == key.size() && same_bytes(k.data(), key.data(), key.size())) return &v;
+        return nullptr;
+    }
+    static bool same_bytes(const char* a, const char* b, std::size_t n) {
+        auto word = [](const char* p, auto w) {
+            std::memcpy(&w, p, sizeof w);
+            return w;
+        };
+        if (n >= 8) {
+            for (std::size_t i = 0; i + 8 < n; i += 8)
+                if (word(a + i, std::uint64_t{}) != word(b + i, std::uint64_t{})) return false;
+            return word(a + n - 8, std::uint64_t{}) == word(b + n - 8, std::uint64_t{});
+        }
+        if (n >= 4)
+            return word(a, std::uint32_t{}) == word(b, std::uint32_t{}) &&
+                   word(a + n - 4, std::uint32_t{}) == word(b + n - 4, std::uint32_t{});
+        for (std::size_t i = 0; i < n; ++i)
+            if (a[i] != b[i]) return false;
         return true;
     }
     // The data of a variable that is set (no lookup, no error), or nullptr.
