@@ -298,10 +298,9 @@ public:
             stop_timers();
             stream_->close();
         } else if (!close_timer_) {
-            close_timer_ = loop_->call_later(params_.close_timeout,
-                                                        [weak = std::weak_ptr<IOStream>(stream_)] {
-                                                            if (auto s = weak.lock()) s->close();
-                                                        });
+            close_timer_ = loop_->call_later(params_.close_timeout, [weak = std::weak_ptr<IOStream>(stream_)] {
+                if (auto s = weak.lock()) s->close();
+            });
         }
         if (pinger_) pinger_->stop();
     }
