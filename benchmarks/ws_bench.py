@@ -50,8 +50,9 @@ def stop_server(server):
 
 
 def cpu_seconds(pid):
+    """(user, system) CPU seconds of the process so far."""
     fields = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+    return int(fields[11]) / TICKS, int(fields[12]) / TICKS  # utime, stime
 
 
 def rss_kib(pid):
@@ -77,18 +78,19 @@ def load(args, port, *extra):
 
 
 def echo_run(args, name, command, clients):
-    """(messages/s, server CPU microseconds per message) of one run."""
+    """(messages/s, server CPU microseconds per message, the user-space part of them) of one run."""
     server, port = start_server(command, args.server_cpu)
     try:
         cpu0 = cpu_seconds(server.pid)
         out = subprocess.run(load(args, port, "echo", "--clients", str(clients), "--seconds", str(args.seconds),
                                   "--size", str(args.size)), capture_output=True, text=True, check=True).stdout
-        cpu = cpu_seconds(server.pid) - cpu0
+        cpu1 = cpu_seconds(server.pid)
     finally:
         stop_server(server)
     words = out.split()
     messages, seconds = int(words[1]), float(words[3])
-    return messages / seconds, 1e6 * cpu / messages
+    user, system = cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]
+    return messages / seconds, 1e6 * (user + system) / messages, 1e6 * user / messages
 
 
 def instructions(args, command, seconds):
@@ -157,14 +159,16 @@ def main():
     load_before = load_average()
     rate = {(n, c): [] for n in named for c in client_counts}
     cost = {(n, c): [] for n in named for c in client_counts}
+    user_cost = {(n, c): [] for n in named for c in client_counts}
     idle = {n: [] for n in named}
     for rep in range(args.reps):
         order = list(named) if rep % 2 == 0 else list(reversed(list(named)))
         for name in order:
             for clients in client_counts:
-                r, c = echo_run(args, name, named[name], clients)
+                r, c, u = echo_run(args, name, named[name], clients)
                 rate[(name, clients)].append(r)
                 cost[(name, clients)].append(c)
+                user_cost[(name, clients)].append(u)
                 print("rep %d %s %d clients: %.0f messages/s, %.2f us server CPU/message" % (rep, name, clients, r, c),
                       file=sys.stderr, flush=True)
             if args.idle:
@@ -181,13 +185,17 @@ def main():
     print("server on CPU %d, ws_load on CPU %d; 1-minute load average %.2f before, %.2f after."
           % (args.server_cpu, args.client_cpu, load_before, load_after))
     print()
+    print("Server CPU per message: user + system microseconds (the user-space part in brackets).")
+    print()
     print("| clients | gale messages/s | Tornado messages/s | gale/Tornado | gale CPU us/message | "
           "Tornado CPU us/message | Tornado/gale CPU |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for clients in client_counts:
         g, t = med(rate[("gale", clients)]), med(rate[("Tornado", clients)])
         gc, tc = med(cost[("gale", clients)]), med(cost[("Tornado", clients)])
-        print("| %d | %.0f | %.0f | %.1f | %.2f | %.2f | %.1f |" % (clients, g, t, g / t, gc, tc, tc / gc))
+        gu, tu = med(user_cost[("gale", clients)]), med(user_cost[("Tornado", clients)])
+        print("| %d | %.0f | %.0f | %.1f | %.1f (%.1f) | %.1f (%.1f) | %.1f |"
+              % (clients, g, t, g / t, gc, gu, tc, tu, tc / gc))
     if counted:
         print()
         print("Instructions per echoed message in the server (callgrind, 100 clients; the difference of a 2 s and a 6 s "
