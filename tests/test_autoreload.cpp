@@ -5,120 +5,28 @@
 // a file under its template_path changes.
 #include <gale/autoreload.hpp>
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <thread>
-#include <vector>
 
-#include <asio/connect.hpp>
-#include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
-#include <asio/read.hpp>
-#include <asio/write.hpp>
-
+#include "process_support.hpp"
 #include "support.hpp"
-
-extern char** environ;
 
 namespace {
 
-namespace fs = std::filesystem;
-using asio::ip::tcp;
-
-// examples/<name> of this build, or empty if the examples are not built.
-fs::path example(const std::string& name) {
-    fs::path path = fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "examples" / name;
-    return fs::exists(path) ? path : fs::path();
-}
-
-// A port nobody listens on now (the program must bind the same one again
-// after re-executing itself, so port 0 will not do).
-std::uint16_t free_port() {
-    asio::io_context context;
-    tcp::acceptor probe(context, {asio::ip::address_v4::loopback(), 0});
-    return probe.local_endpoint().port();
-}
-
-// The body of GET path on a new connection, or "" if nobody answered.
-std::string get(std::uint16_t port, const std::string& path = "/") {
-    asio::io_context context;
-    tcp::socket socket(context);
-    std::error_code ec;
-    socket.connect({asio::ip::address_v4::loopback(), port}, ec);
-    if (ec) return "";
-    std::string request = "GET " + path + " HTTP/1.0\r\n\r\n";
-    asio::write(socket, asio::buffer(request), ec);
-    std::string response;
-    asio::read(socket, asio::dynamic_buffer(response), ec);
-    std::size_t body = response.find("\r\n\r\n");
-    return body == std::string::npos ? "" : response.substr(body + 4);
-}
-
-// The value of "name=" in production's answer.
-std::string field(const std::string& body, const std::string& name) {
-    std::size_t at = body.find(name + "=");
-    if (at == std::string::npos) return "";
-    at += name.size() + 1;
-    return body.substr(at, body.find_first_of(" \n", at) - at);
-}
-
-// A program started with arguments, its output discarded, killed at the end.
-struct running {
-    pid_t pid = -1;
-    explicit running(std::vector<std::string> argv) {
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-        std::vector<char*> args;
-        for (std::string& arg : argv) args.push_back(arg.data());
-        args.push_back(nullptr);
-        int spawned = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
-        posix_spawn_file_actions_destroy(&actions);
-        REQUIRE(spawned == 0);
-    }
-    ~running() {
-        ::kill(pid, SIGKILL);
-        ::waitpid(pid, nullptr, 0);
-    }
-    bool alive() const { return ::waitpid(pid, nullptr, WNOHANG) == 0; }
-};
+using namespace process_test;
 
 // Asks until `done(body)` holds (bounded: about 20 s); the last body.
 template <class Done>
 std::string poll(std::uint16_t port, Done done) {
     std::string body;
     for (int i = 0; i < 400; ++i) {
-        body = get(port);
+        body = http_get(port, "/").body;
         if (done(body)) break;
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     return body;
-}
-
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        std::string pattern = (fs::temp_directory_path() / "gale-autoreload-XXXXXX").string();
-        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-        path = pattern;
-    }
-    ~temp_dir() {
-        std::error_code ignored;
-        fs::remove_all(path, ignored);
-    }
-};
-
-void write_file(const fs::path& path, const std::string& text) {
-    std::ofstream(path, std::ios::binary) << text;
 }
 
 }  // namespace
@@ -165,7 +73,7 @@ TEST_CASE("autoreload: a program replaced under a running debug process is execu
     fs::path app = dir.path / "app";
     fs::copy_file(production, app);
     std::uint16_t port = free_port();
-    running server({app.string(), "--port=" + std::to_string(port), "--debug=1"});
+    running server({app.string(), "--port=" + std::to_string(port), "--debug=1"}, dir.path / "app.log");
     std::string first = poll(port, [](const std::string& body) { return !body.empty(); });
     REQUIRE(field(first, "pid") == std::to_string(server.pid));
 

@@ -8,18 +8,13 @@
 // requests loses none once nginx retries, and that the chat WebSocket works
 // through the proxy. Skipped, with a message, when nginx (apt-get install
 // nginx-light) or the examples are missing.
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <map>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -27,28 +22,20 @@
 #include <thread>
 #include <vector>
 
-#include <asio/connect.hpp>
-#include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
-#include <asio/read.hpp>
-#include <asio/write.hpp>
-
 #include <gale/websocket.hpp>
 
+#include "process_support.hpp"
 #include "support.hpp"
-
-extern char** environ;
 
 namespace {
 
-namespace fs = std::filesystem;
-using asio::ip::tcp;
+using namespace process_test;
 
 // The client's address: a loopback address other than nginx's own
 // 127.0.0.1, so that the client and the proxy can be told apart.
 const asio::ip::address client_address = asio::ip::make_address("127.0.0.2");
 
-fs::path build_root() { return fs::read_symlink("/proc/self/exe").parent_path().parent_path(); }
+response get(std::uint16_t port, const std::string& path) { return http_get(port, path, client_address); }
 
 fs::path source_root() {
     fs::path source(__FILE__);
@@ -61,70 +48,6 @@ fs::path find_nginx() {
         if (::access(candidate, X_OK) == 0) return candidate;
     return {};
 }
-
-std::uint16_t free_port() {
-    asio::io_context context;
-    tcp::acceptor probe(context, {asio::ip::address_v4::loopback(), 0});
-    return probe.local_endpoint().port();
-}
-
-struct response {
-    int status = 0;
-    std::string head;
-    std::string body;
-};
-
-// GET path on a new connection from client_address; status 0 if the
-// connection failed or was cut.
-response get(std::uint16_t port, const std::string& path) {
-    asio::io_context context;
-    tcp::socket socket(context);
-    std::error_code ec;
-    socket.open(tcp::v4(), ec);
-    socket.bind({client_address, 0}, ec);
-    socket.connect({asio::ip::address_v4::loopback(), port}, ec);
-    if (ec) return {};
-    std::string request = "GET " + path + " HTTP/1.0\r\nHost: gale.test\r\n\r\n";
-    asio::write(socket, asio::buffer(request), ec);
-    std::string raw;
-    asio::read(socket, asio::dynamic_buffer(raw), ec);
-    std::size_t end = raw.find("\r\n\r\n");
-    if (end == std::string::npos || raw.size() < 12) return {};
-    return {std::atoi(raw.c_str() + 9), raw.substr(0, end + 2), raw.substr(end + 4)};
-}
-
-std::string field(const std::string& body, const std::string& name) {
-    std::size_t at = body.find(name + "=");
-    if (at == std::string::npos) return "";
-    at += name.size() + 1;
-    return body.substr(at, body.find_first_of(" \n", at) - at);
-}
-
-// A program running until the end of the test, its output in a log file.
-struct running {
-    pid_t pid = -1;
-    running(std::vector<std::string> argv, const fs::path& log) {
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-        posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-        std::vector<char*> args;
-        for (std::string& arg : argv) args.push_back(arg.data());
-        args.push_back(nullptr);
-        int spawned = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
-        posix_spawn_file_actions_destroy(&actions);
-        REQUIRE(spawned == 0);
-    }
-    running(const running&) = delete;
-    running& operator=(const running&) = delete;
-    ~running() { stop(SIGKILL); }
-    void stop(int sig) {
-        if (pid <= 0) return;
-        ::kill(pid, sig);
-        ::waitpid(pid, nullptr, 0);
-        pid = -1;
-    }
-};
 
 // Asks until the answer is a 200 (bounded: about 20 s).
 bool wait_until_serving(std::uint16_t port, const std::string& path) {
@@ -168,19 +91,6 @@ std::string adapt_config(const fs::path& dir, std::uint16_t listen_port, const s
     return conf;
 }
 
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        std::string pattern = (fs::temp_directory_path() / "gale-deploy-XXXXXX").string();
-        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-        path = pattern;
-    }
-    ~temp_dir() {
-        std::error_code ignored;
-        fs::remove_all(path, ignored);
-    }
-};
-
 // The whole deployment: four gale processes, the chat example (if built)
 // and nginx in front.
 struct deployment {
@@ -206,9 +116,9 @@ struct deployment {
                 std::vector<std::string>{chat_binary.string(), "--port=" + std::to_string(chat_port)},
                 dir.path / "chat.log");
         fs::create_directories(dir.path / "www" / "static");
-        std::ofstream(dir.path / "www" / "static" / "app.css") << "body { color: teal }\n";
+        write_file(dir.path / "www" / "static" / "app.css", "body { color: teal }\n");
         port = free_port();
-        std::ofstream(dir.path / "nginx.conf") << adapt_config(dir.path, port, backend_ports, chat_port);
+        write_file(dir.path / "nginx.conf", adapt_config(dir.path, port, backend_ports, chat_port));
         for (std::uint16_t backend : backend_ports) REQUIRE(wait_until_serving(backend, "/"));
         if (chat) REQUIRE(wait_until_serving(chat_port, "/"));
         nginx = std::make_unique<running>(
@@ -226,17 +136,16 @@ struct deployment {
 
 TEST_CASE("deploy: nginx in front of four gale processes, as deploy/nginx.conf configures it") {
     fs::path nginx = find_nginx();
-    fs::path production = build_root() / "examples" / "production";
+    fs::path production = example("production");
     if (nginx.empty()) {
         MESSAGE("skipped: nginx is not installed (Debian: apt-get install nginx-light)");
         return;
     }
-    if (!fs::exists(production)) {
+    if (production.empty()) {
         MESSAGE("skipped: examples/production is not built (-Dexamples=false)");
         return;
     }
-    fs::path chat = build_root() / "examples" / "chat";
-    if (!fs::exists(chat)) chat.clear();
+    fs::path chat = example("chat");
     deployment site(nginx, production, chat);
 
     SUBCASE("requests are spread over all four processes, each seeing the client's address") {

@@ -32,9 +32,9 @@
 #include <asio/read.hpp>
 #include <asio/write.hpp>
 
+#include "process_support.hpp"
 #include "support.hpp"
 
-extern char** environ;
 
 namespace {
 
@@ -49,19 +49,7 @@ using gale_test::run_async;
 
 // One HTTP/1.0 request on a new connection; the body, or "" if the
 // connection failed or was cut (a child exiting mid-request).
-std::string get(std::uint16_t port, const std::string& path) {
-    asio::io_context context;
-    tcp::socket socket(context);
-    std::error_code ec;
-    socket.connect({asio::ip::address_v4::loopback(), port}, ec);
-    if (ec) return "";
-    std::string request = "GET " + path + " HTTP/1.0\r\n\r\n";
-    asio::write(socket, asio::buffer(request), ec);
-    std::string response;
-    asio::read(socket, asio::dynamic_buffer(response), ec);
-    std::size_t body = response.find("\r\n\r\n");
-    return body == std::string::npos ? "" : response.substr(body + 4);
-}
+std::string get(std::uint16_t port, const std::string& path) { return process_test::http_get(port, path).body; }
 
 struct fork_server {
     pid_t pid = -1;    // the parent, until it has been waited for
