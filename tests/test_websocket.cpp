@@ -517,6 +517,37 @@ TEST_CASE("websocket_connect: gale to gale, a refused handshake, a client-side c
     CHECK(Echo::log == std::vector<std::string>{"open gale", "closed error", "close gale 1000 done"});
 }
 
+TEST_CASE("Application::shutdown closes open WebSockets with 1001 and lets the handler see it") {
+    Echo::log.clear();
+    gale_test::run_async([]() -> gale::task<void> {
+        gale::Application app = echo_app();
+        std::uint16_t port = app.listen(0, "127.0.0.1");
+        std::string url = "ws://127.0.0.1:" + std::to_string(port) + "/echo/bye";
+        gale::WebSocketClientConnection ws = co_await gale::websocket_connect(url);
+        co_await ws.write_message("still here");
+        std::optional<gale::WebSocketMessage> m = co_await ws.read_message();
+        REQUIRE(m);
+        CHECK(m->data == "still here");
+        // The client answers the server's close frame inside read_message(), which the shutdown
+        // waits for: both at once.
+        auto read_until_closed = [&ws]() -> gale::task<bool> { co_return !(co_await ws.read_message()); };
+        auto [shut, closed] = co_await gale::gather(app.shutdown(std::chrono::seconds(30)), read_until_closed());
+        (void)shut;
+        CHECK(closed);
+        CHECK(ws.close_code() == 1001);
+        CHECK(ws.close_reason() == "Going away");
+        bool refused = false;
+        try {
+            (void)co_await gale::websocket_connect(url);
+        } catch (const std::exception&) {
+            refused = true;  // no longer accepting
+        }
+        CHECK(refused);
+    });
+    // The client echoes the code without a reason, as Tornado's does.
+    CHECK(Echo::log == std::vector<std::string>{"open bye", "closed error", "close bye 1001 "});
+}
+
 // ------------------------------------------------------------------ keepalive pings and close timeouts
 
 namespace {

@@ -582,6 +582,15 @@ private:
 
     task<void> serve(std::span<const std::string_view> args) {
         ws_->start_pinging();  // as Tornado, before open()
+        // Application::shutdown() reaches this connection, which has left HTTP, through a callback:
+        // the close handshake with 1001 "Going away"; unregistered however serve() ends.
+        struct going_away_registration {
+            Application& app;
+            Application::shutdown_callbacks::iterator handle;
+            ~going_away_registration() { app.remove_shutdown_callback(handle); }
+        } going_away{application(), application().add_shutdown_callback([ws = ws_] {
+                         if (!ws->is_closing()) ws->close(1001, "Going away");
+                     })};
         std::exception_ptr failed;
         try {
             task<void> opened = detail::ws::call_open(self(), args);
