@@ -266,7 +266,8 @@ GALE_DECL void RequestHandler::send_headers(std::string_view chunk, bool finishi
     request_->connection->write_headers(line, headers_, chunk);
 }
 
-GALE_DECL std::string_view RequestHandler::compress_first_chunk(std::string_view chunk, bool finishing, std::string& storage) {
+GALE_DECL std::string_view RequestHandler::compress_first_chunk(std::string_view chunk, bool finishing,
+                                                                std::string& storage) {
     if (std::optional<std::string_view> vary = headers_.get("Vary"))
         headers_.set("Vary", std::string(*vary) + ", Accept-Encoding");
     else
@@ -391,7 +392,8 @@ GALE_DECL std::optional<std::string_view> RequestHandler::get_cookie(std::string
     return std::string_view(it->second);
 }
 
-GALE_DECL void RequestHandler::set_cookie(std::string_view name, std::string_view value, const cookie_options& options) {
+GALE_DECL void RequestHandler::set_cookie(std::string_view name, std::string_view value,
+                                          const cookie_options& options) {
     std::string header = format_set_cookie(name, value, options);
     std::erase_if(new_cookies_, [name](const auto& cookie) { return cookie.first == name; });
     new_cookies_.emplace_back(name, std::move(header));
@@ -409,13 +411,15 @@ GALE_DECL void RequestHandler::clear_all_cookies(std::string_view path, std::str
     for (const std::string& name : cookie_names_in_order()) clear_cookie(name, path, domain);
 }
 
-GALE_DECL void RequestHandler::set_signed_cookie(std::string_view name, std::string_view value, std::optional<double> expires_days,
-                       cookie_options options, int version) {
+GALE_DECL void RequestHandler::set_signed_cookie(std::string_view name, std::string_view value,
+                                                 std::optional<double> expires_days, cookie_options options,
+                                                 int version) {
     options.expires_days = expires_days;
     set_cookie(name, create_signed_value(name, value, version), options);
 }
 
-GALE_DECL std::string RequestHandler::create_signed_value(std::string_view name, std::string_view value, int version) const {
+GALE_DECL std::string RequestHandler::create_signed_value(std::string_view name, std::string_view value,
+                                                          int version) const {
     const Settings& s = require_cookie_secret();
     if (!s.cookie_secret.has_key_versions())
         return gale::create_signed_value(s.cookie_secret, name, value, version);
@@ -424,7 +428,7 @@ GALE_DECL std::string RequestHandler::create_signed_value(std::string_view name,
 }
 
 GALE_DECL std::optional<std::string> RequestHandler::get_signed_cookie(std::string_view name, double max_age_days,
-                                             int min_version) const {
+                                                                       int min_version) const {
     require_cookie_secret();
     std::optional<std::string_view> value = get_cookie(name);
     if (!value) return std::nullopt;
@@ -432,7 +436,7 @@ GALE_DECL std::optional<std::string> RequestHandler::get_signed_cookie(std::stri
 }
 
 GALE_DECL std::optional<std::string> RequestHandler::get_signed_cookie(std::string_view name, std::string_view value,
-                                             double max_age_days, int min_version) const {
+                                                                       double max_age_days, int min_version) const {
     const Settings& s = require_cookie_secret();
     return decode_signed_value(s.cookie_secret, name, value, max_age_days, std::nullopt, min_version);
 }
@@ -444,7 +448,8 @@ GALE_DECL std::optional<long long> RequestHandler::get_signed_cookie_key_version
     return get_signature_key_version(*value);
 }
 
-GALE_DECL std::optional<long long> RequestHandler::get_signed_cookie_key_version(std::string_view, std::string_view value) const {
+GALE_DECL std::optional<long long> RequestHandler::get_signed_cookie_key_version(std::string_view,
+                                                                                 std::string_view value) const {
     require_cookie_secret();
     return get_signature_key_version(value);
 }
@@ -533,7 +538,8 @@ GALE_DECL void RequestHandler::add_cookie_headers() {
     for (const auto& cookie : new_cookies_) headers_.add("Set-Cookie", cookie.second);
 }
 
-GALE_DECL std::optional<std::string> RequestHandler::last_of(const argument_map& map, std::string_view name, bool strip) {
+GALE_DECL std::optional<std::string> RequestHandler::last_of(const argument_map& map, std::string_view name,
+                                                             bool strip) {
     auto it = map.find(name);
     if (it == map.end() || it->second.empty()) return std::nullopt;
     for (const std::string& v : it->second) detail::check_utf8_argument(v, name);  // as Tornado decodes all
@@ -684,13 +690,16 @@ GALE_DECL std::optional<std::string> StaticFileHandler::compute_etag() const {
 }
 
 GALE_DECL std::int64_t StaticFileHandler::get_cache_time(std::string_view /*path*/, std::int64_t /*modified*/,
-                                    std::string_view /*mime_type*/) {
+                                                         std::string_view /*mime_type*/) {
     return request().arguments.contains("v") ? CACHE_MAX_AGE : 0;
 }
 
-GALE_DECL std::string StaticFileHandler::get_content_type() const { return std::string(detail::static_files::content_type(absolute_path_)); }
+GALE_DECL std::string StaticFileHandler::get_content_type() const {
+    return std::string(detail::static_files::content_type(absolute_path_));
+}
 
-GALE_DECL std::string StaticFileHandler::make_static_url(const Settings& settings, std::string_view path, bool include_version) {
+GALE_DECL std::string StaticFileHandler::make_static_url(const Settings& settings, std::string_view path,
+                                                         bool include_version) {
     std::string url = settings.static_url_prefix + std::string(path);
     if (!include_version) return url;
     std::optional<std::string> version = get_version(settings, path);
