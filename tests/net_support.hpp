@@ -1,7 +1,12 @@
 // Helpers for the network suites.
 #pragma once
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
 #include <memory>
+#include <string>
 #include <system_error>
 
 #include <asio/io_context.hpp>
@@ -40,5 +45,28 @@ inline stream_pair connected_pair(gale::stream_options server_options = {},
     return {std::make_shared<gale::IOStream>(std::move(client), client_options),
             std::make_shared<gale::IOStream>(std::move(server), server_options)};
 }
+
+// A file of `data` in /tmp, open for reading (fd()), removed at once and
+// closed when done: for write_file.
+class temp_file {
+public:
+    explicit temp_file(const std::string& data) {
+        char name[] = "/tmp/gale_test_XXXXXX";
+        fd_ = ::mkstemp(name);
+        if (fd_ < 0) throw std::system_error(errno, std::system_category(), "mkstemp");
+        ::unlink(name);
+        if (::pwrite(fd_, data.data(), data.size(), 0) != static_cast<ssize_t>(data.size())) {
+            ::close(fd_);
+            throw std::system_error(errno, std::system_category(), "pwrite");
+        }
+    }
+    temp_file(const temp_file&) = delete;
+    temp_file& operator=(const temp_file&) = delete;
+    ~temp_file() { ::close(fd_); }
+    int fd() const noexcept { return fd_; }
+
+private:
+    int fd_ = -1;
+};
 
 }  // namespace gale_test

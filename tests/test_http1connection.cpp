@@ -27,6 +27,7 @@ using gale::RequestStartLine;
 using gale::ResponseStartLine;
 using gale_test::connected_pair;
 using gale_test::run_async;
+using gale_test::temp_file;
 
 // Reads whatever the peer sent until it has `size` bytes.
 gale::task<std::string> read_exactly(gale::IOStream& stream, std::size_t size) {
@@ -47,6 +48,38 @@ struct response_reader {
         client.write_headers(line, headers);
         co_await client.finish();
         co_await pair.server->read_until("\r\n\r\n");
+    }
+};
+
+// Bytes that differ from place to place, so a misplaced range shows.
+std::string numbered(std::size_t size) {
+    std::string data(size, '\0');
+    for (std::size_t i = 0; i < size; ++i) data[i] = static_cast<char>('a' + (i * 7 + i / 4096) % 26);
+    return data;
+}
+
+// A server engine that has read a GET from a client engine on a fresh connection.
+struct exchange {
+    gale_test::stream_pair pair = connected_pair();
+    HTTP1Connection client{pair.client, true};
+    HTTP1Connection server{pair.server, false};
+
+    gale::task<void> request() {
+        HTTPHeaders headers{{"Host", "h"}};
+        RequestStartLine line{"GET", "/", "HTTP/1.1"};
+        client.write_headers(line, headers);
+        co_await client.finish();
+        RequestStartLine received;
+        HTTPHeaders received_headers;
+        REQUIRE(co_await server.read_request_head(received, received_headers));
+        co_await server.read_body();
+    }
+
+    // The client's reading of the response: its body.
+    gale::task<std::string> response_body() {
+        HTTPHeaders headers;
+        co_await client.read_response_head(headers);
+        co_return co_await client.read_body();
     }
 };
 
@@ -359,5 +392,57 @@ TEST_CASE("a head over max_header_size closes the connection") {
         HTTPHeaders headers;
         CHECK_FALSE(co_await server.read_request_head(line, headers));
         CHECK(pair.server->closed());
+    });
+}
+
+TEST_CASE("write_file: a file range as a Content-Length body and inside a chunked one") {
+    run_async([]() -> gale::task<void> {
+        const std::string data = numbered(6 << 20);
+        temp_file file(data);
+        const std::size_t offset = 777, count = data.size() - 2000;
+        const std::string range = data.substr(offset, count);
+        exchange x;
+        for (bool chunked : {false, true}) {
+            CAPTURE(chunked);
+            co_await x.request();
+            HTTPHeaders response;
+            if (!chunked) response.add("Content-Length", std::to_string(count));
+            x.server.write_headers(ResponseStartLine{"HTTP/1.1", 200, "OK"}, response, chunked ? "<" : "");
+            auto body = gale::spawn(x.response_body());
+            co_await x.server.write_file(file.fd(), offset, count);
+            if (chunked) x.server.write(">");
+            co_await x.server.finish();
+            const std::string expected = chunked ? "<" + range + ">" : range;  // (no string temporaries
+            const std::string received = co_await body;                         // across a co_await: GCC 12)
+            CHECK(received == expected);
+            CHECK(x.server.keep_alive());  // the same connection serves the next request
+        }
+    });
+}
+
+TEST_CASE("write_file: chunk framing on the wire, and Content-Length is enforced") {
+    run_async([]() -> gale::task<void> {
+        temp_file file(numbered(100));
+        {
+            exchange x;
+            co_await x.request();
+            HTTPHeaders response;
+            x.server.write_headers(ResponseStartLine{"HTTP/1.1", 200, "OK"}, response);
+            co_await x.server.write_file(file.fd(), 10, 20);
+            co_await x.server.write_file(file.fd(), 0, 0);  // nothing: no empty chunk
+            co_await x.server.finish();
+            std::string expected = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n14\r\n" +
+                                   numbered(100).substr(10, 20) + "\r\n0\r\n\r\n";
+            CHECK(co_await read_exactly(*x.pair.client, expected.size()) == expected);
+        }
+        {
+            exchange x;
+            co_await x.request();
+            HTTPHeaders response{{"Content-Length", "50"}};
+            x.server.write_headers(ResponseStartLine{"HTTP/1.1", 200, "OK"}, response, "abc");
+            HTTPOutputError e = co_await gale_test::thrown<HTTPOutputError>(x.server.write_file(file.fd(), 0, 48));
+            CHECK(std::string(e.what()) == "Tried to write more data than Content-Length");
+            CHECK(x.pair.server->closed());
+        }
     });
 }

@@ -25,6 +25,7 @@ using gale::StreamClosedError;
 using gale_test::run_async;
 using gale_test::thrown;
 using gale_test::connected_pair;
+using gale_test::temp_file;
 
 std::string pattern(std::size_t size) {
     std::string data(size, '\0');
@@ -83,6 +84,23 @@ private:
     gale::tcp_transport inner_;
     std::error_code error_;
 };
+
+// Reads n bytes slowly: small pieces, a pause after each.
+gale::task<std::string> read_slowly(std::shared_ptr<IOStream> stream, std::size_t n) {
+    std::string out;
+    while (out.size() < n) {
+        out += co_await stream->read_bytes(std::min<std::size_t>(n - out.size(), 256 * 1024), true);
+        co_await gale::sleep(1ms);
+    }
+    co_return out;
+}
+
+// A stream over a transport that is not tcp_transport: write_file copies.
+std::shared_ptr<IOStream> copying_stream(std::shared_ptr<IOStream>& plain) {
+    tcp::socket socket = std::move(plain->socket());
+    plain.reset();
+    return std::make_shared<IOStream>(std::make_unique<failing_transport>(std::move(socket)));
+}
 
 }  // namespace
 
@@ -485,5 +503,64 @@ TEST_CASE("set_nodelay, socket access and options") {
         client->close();
         client->set_nodelay(true);  // ignored once closed
         co_return;
+    });
+}
+
+TEST_CASE("write_file sends a range of a file larger than the socket buffers, in order with writes") {
+    run_async([]() -> gale::task<void> {
+        const std::string data = pattern(24 << 20);
+        temp_file file(data);
+        const std::size_t offset = 12345, count = data.size() - offset - 999;
+        const std::string expected = "head:" + data.substr(offset, count) + ":tail";
+        for (bool copying : {false, true}) {
+            CAPTURE(copying);
+            auto [client, server] = connected_pair();
+            if (copying) client = copying_stream(client);
+            (void)client->write("head:");  // queued data goes first
+            auto received = gale::spawn(read_slowly(server, expected.size()));
+            co_await client->write_file(file.fd(), offset, count);
+            co_await client->write(":tail");
+            CHECK((co_await received) == expected);
+        }
+    });
+}
+
+TEST_CASE("write_file: a peer that disconnects midway fails it with StreamClosedError") {
+    run_async([]() -> gale::task<void> {
+        temp_file file(pattern(64 << 20));
+        for (bool copying : {false, true}) {
+            CAPTURE(copying);
+            auto [client, server] = connected_pair();
+            if (copying) client = copying_stream(client);
+            auto sending = gale::spawn(thrown<StreamClosedError>(client->write_file(file.fd(), 0, 64 << 20)));
+            co_await server->read_bytes(1 << 20);
+            server->close();  // with unread bytes: the client's next send is reset
+            co_await sending;
+            CHECK(client->closed());
+        }
+    });
+}
+
+TEST_CASE("write_file: no write meanwhile; a file shorter than count closes the stream") {
+    run_async([]() -> gale::task<void> {
+        {
+            temp_file big(pattern(16 << 20));
+            auto [client, server] = connected_pair();
+            auto sending = gale::spawn(client->write_file(big.fd(), 0, 16 << 20));  // parks: nobody reads yet
+            CHECK_THROWS_AS((void)client->write("x"), std::logic_error);
+            const std::string received = co_await server->read_bytes(16 << 20);
+            CHECK(received == pattern(16 << 20));
+            co_await sending;
+        }
+        temp_file file(pattern(1000));
+        for (bool copying : {false, true}) {
+            CAPTURE(copying);
+            auto [client, server] = connected_pair();
+            if (copying) client = copying_stream(client);
+            StreamClosedError e = co_await thrown<StreamClosedError>(client->write_file(file.fd(), 500, 1000));
+            CHECK(cause_of(e) == "write_file: the file ended at offset 1000, before 1500");
+            const std::string received = co_await server->read_until_close();
+            CHECK(received == pattern(1000).substr(500));
+        }
     });
 }

@@ -23,7 +23,7 @@
 //   task<ResponseStartLine> read_response_head(HTTPHeaders&)           // client
 //   task<std::string> read_body() / task<void> read_body(sink)         // both
 //   write_headers(start_line, headers, first_chunk = {})              // both
-//   write(chunk), finish()                                             // awaitable
+//   write(chunk), write_file(fd, offset, count), finish()              // awaitable
 //   keep_alive(), close(), stream(), context(), detach()                // detach: Tornado's, for WebSocket
 //
 // Reading. A message head ends at the first empty line; lines may end in
@@ -127,6 +127,9 @@ public:
     virtual void write_headers(const ResponseStartLine& start_line, HTTPHeaders& headers,
                                std::string_view chunk = {}) = 0;
     virtual IOStream::write_awaiter write(std::string_view chunk) = 0;
+    // Sends count bytes of the open file fd, from offset, as a piece of the
+    // body (sendfile where the connection allows it; see IOStream::write_file).
+    virtual task<void> write_file(int fd, std::uint64_t offset, std::uint64_t count) = 0;
     virtual IOStream::write_awaiter finish() = 0;
     // Whether write_headers has been called for the current request.
     virtual bool response_started() const noexcept = 0;
@@ -243,6 +246,12 @@ public:
 
     // Sends a piece of the body (as a chunk when the output is chunked).
     IOStream::write_awaiter write(std::string_view chunk) override;
+
+    // Sends count bytes of the open file fd, from offset, with
+    // IOStream::write_file (sendfile on a plain connection), counted against
+    // Content-Length like write() and sent as one chunk when the output is
+    // chunked. No other write may start until it completes.
+    task<void> write_file(int fd, std::uint64_t offset, std::uint64_t count) override;
 
     // Ends the message. Awaiting it waits until the kernel has the data.
     IOStream::write_awaiter finish() override;

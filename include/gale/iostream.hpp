@@ -12,6 +12,7 @@
 //   task<std::string> read_bytes(n, partial = false)              // exactly n, or 1..n
 //   task<std::string> read_until_close()
 //   write(data)               // queued at the call; co_await it to wait until the kernel has it
+//   task<void> write_file(fd, offset, count)                      // sendfile(2) where it can
 //   fill() / read_buffer() / consume(n)   // zero-copy reading: parse in place over the buffer
 //   close(error = {}), closed(), error(), set_close_callback(fn), set_nodelay(on)
 //
@@ -281,6 +282,16 @@ public:
         return write_pieces(views);
     }
 
+    // Sends count bytes of the open file fd from offset, after the data
+    // already queued: with sendfile(2) on a plain TCP stream (the bytes go
+    // from the page cache to the socket, never through user memory),
+    // otherwise (TLS, or a file sendfile refuses) read and written in 64 KiB
+    // pieces. Completes when the kernel has the last byte. Starting another
+    // write meanwhile throws std::logic_error. Throws StreamClosedError if
+    // the stream closes first; a file that cannot be read, or ends before
+    // count bytes, closes the stream with that error as the cause.
+    task<void> write_file(int fd, std::uint64_t offset, std::uint64_t count);
+
     // ------------------------------------------------------------ state
 
     // Closes the stream, failing pending reads and writes with
@@ -416,6 +427,7 @@ public:
 
 private:
     friend class stream_transport::ready_handler;
+    class writable_awaiter;
 
     // Queued chunks up to this size take later small writes appended to them.
     static constexpr std::size_t coalesce_limit = 64 * 1024;
@@ -473,7 +485,12 @@ private:
     void on_writable(std::error_code ec);
     void wake_reader();
     void wake_writers();
+    void wake_file_writer();
     void watch_for_close();
+
+    task<std::uint64_t> sendfile_range(int fd, std::uint64_t offset, std::uint64_t end);
+    task<void> copy_file_pieces(int fd, std::uint64_t offset, std::uint64_t end);
+    [[noreturn]] void fail_file(int error, std::uint64_t offset, std::uint64_t end);
 
     void add_writer(write_awaiter& w) noexcept {
         if (writers_tail_) writers_tail_->next_ = &w;
@@ -511,6 +528,8 @@ private:
     write_awaiter* writers_head_ = nullptr;
     write_awaiter* writers_tail_ = nullptr;
     bool write_wait_armed_ = false;
+    bool file_sending_ = false;             // a write_file is in progress
+    writable_awaiter* file_waiter_ = nullptr;  // the write_file parked until the socket is writable
 
     bool closed_ = false;
     std::exception_ptr error_;

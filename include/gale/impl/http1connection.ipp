@@ -275,6 +275,17 @@ GALE_DECL IOStream::write_awaiter HTTP1Connection::write(std::string_view chunk)
     return stream_->write(chunk);
 }
 
+GALE_DECL task<void> HTTP1Connection::write_file(int fd, std::uint64_t offset, std::uint64_t count) {
+    count_written(count);
+    if (count == 0) co_return;
+    if (chunking_output_) {
+        chunk_size_line size(static_cast<std::size_t>(count));
+        stream_->write(size.text());
+    }
+    co_await stream_->write_file(fd, offset, count);
+    if (chunking_output_) co_await stream_->write("\r\n");
+}
+
 GALE_DECL IOStream::write_awaiter HTTP1Connection::finish() {
     if (expected_remaining_ && *expected_remaining_ != 0 && !stream_->closed()) {
         std::uint64_t missing = *expected_remaining_;

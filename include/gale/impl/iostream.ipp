@@ -5,6 +5,13 @@
 
 #include "../iostream.hpp"
 
+#include <sys/sendfile.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <ctime>
+
 #include <fmt/core.h>
 
 #include "../detail/logging.hpp"
@@ -167,6 +174,7 @@ GALE_DECL IOStream::write_awaiter IOStream::write(std::string&& data) {
 
 GALE_DECL void IOStream::check_writable(std::size_t size) const {
     if (closed_) throw StreamClosedError(error_);
+    if (file_sending_) throw std::logic_error("IOStream::write while write_file is in progress");
     if (options_.max_write_buffer_size && accepted_ - sent_ + size > *options_.max_write_buffer_size)
         throw StreamBufferFullError("Reached maximum write buffer size");
 }
@@ -225,6 +233,173 @@ GALE_DECL void IOStream::mark_sent(std::size_t n) {
         out_.erase(out_.begin(), out_.begin() + static_cast<std::ptrdiff_t>(out_head_));
         out_head_ = 0;
     }
+}
+
+// ---------------------------------------------------------------- files
+
+// Waits until the socket may take more bytes, through the stream's own wait
+// for writability (arm / on_writable): write_file's wait.
+class IOStream::writable_awaiter : detail::cancel_registration {
+public:
+    explicit writable_awaiter(IOStream& stream) noexcept : stream_(stream) {}
+
+    bool await_ready() const noexcept { return stream_.closed_; }
+
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> h) {
+        scope_ = detail::scope_of(h);
+        if (scope_) {
+            if (scope_->cancelled()) {
+                cancelled_ = true;
+                return false;
+            }
+            scope_->attach(*this, &on_cancel);
+        }
+        handle_ = h;
+        stream_.file_waiter_ = this;
+        stream_.arm(wait_type::write);
+        return true;
+    }
+
+    void await_resume() const {
+        if (cancelled_) throw CancelledError();
+        if (stream_.closed_) throw StreamClosedError(stream_.error_);
+    }
+
+private:
+    friend class IOStream;
+
+    static void on_cancel(detail::cancel_registration& r) {
+        auto& self = static_cast<writable_awaiter&>(r);
+        self.cancelled_ = true;
+        self.stream_.file_waiter_ = nullptr;
+        self.stream_.loop_->resume_soon(self.handle_);
+    }
+
+    IOStream& stream_;
+    detail::cancel_scope* scope_ = nullptr;
+    std::coroutine_handle<> handle_;
+    bool cancelled_ = false;
+};
+
+namespace detail {
+
+// Pieces write_file reads and writes when it cannot use sendfile.
+inline constexpr std::size_t file_piece_size = 64 * 1024;
+
+// Marks a write_file in progress for its whole duration.
+class file_sending_flag {
+public:
+    explicit file_sending_flag(bool& flag) noexcept : flag_(flag) { flag_ = true; }
+    file_sending_flag(const file_sending_flag&) = delete;
+    file_sending_flag& operator=(const file_sending_flag&) = delete;
+    ~file_sending_flag() { flag_ = false; }
+
+private:
+    bool& flag_;
+};
+
+// sendfile(2) with SIGPIPE held back: a peer gone mid-file is EPIPE, as
+// the MSG_NOSIGNAL of ordinary writes makes it, never a signal that would
+// end the process. (The signal is blocked for the call and, if this call
+// raised it, taken back.)
+GALE_DECL ssize_t sendfile_nosignal(int socket, int fd, off_t& position, std::size_t count) {
+    sigset_t sigpipe, previous, pending;
+    sigemptyset(&sigpipe);
+    sigaddset(&sigpipe, SIGPIPE);
+    sigpending(&pending);
+    const bool was_pending = sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &sigpipe, &previous);
+    ssize_t n = ::sendfile(socket, fd, &position, count);
+    const int error = errno;
+    if (n < 0 && error == EPIPE && !was_pending) {
+        const timespec no_wait{};
+        while (sigtimedwait(&sigpipe, nullptr, &no_wait) < 0 && errno == EINTR) {
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    errno = error;
+    return n;
+}
+
+}  // namespace detail
+
+GALE_DECL task<void> IOStream::write_file(int fd, std::uint64_t offset, std::uint64_t count) {
+    auto self = shared_from_this();
+    co_await write(std::string_view());  // the data queued before goes first
+    check_writable(0);
+    detail::file_sending_flag sending(file_sending_);
+    const std::uint64_t end = offset + count;
+    if (dynamic_cast<tcp_transport*>(transport_.get())) offset = co_await sendfile_range(fd, offset, end);
+    if (offset < end) co_await copy_file_pieces(fd, offset, end);
+}
+
+// Sends [offset, end) of the file with sendfile. Returns how far it got:
+// `end`, or less when sendfile refuses the file before sending any of it
+// (the rest is then copied).
+GALE_DECL task<std::uint64_t> IOStream::sendfile_range(int fd, std::uint64_t offset, std::uint64_t end) {
+    const std::uint64_t start = offset;
+    while (offset < end) {
+        if (closed_) throw StreamClosedError(error_);
+        off_t position = static_cast<off_t>(offset);
+        // (Linux sends at most 0x7ffff000 bytes per call.)
+        const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(end - offset, 0x40000000));
+        const ssize_t n = detail::sendfile_nosignal(socket().native_handle(), fd, position, want);
+        if (n > 0) {
+            offset += static_cast<std::uint64_t>(n);
+            accepted_ += static_cast<std::uint64_t>(n);
+            sent_ += static_cast<std::uint64_t>(n);
+            continue;
+        }
+        const int error = n == 0 ? 0 : errno;
+        if (error == EAGAIN || error == EWOULDBLOCK) {
+            co_await writable_awaiter(*this);
+        } else if (error == EINTR) {
+            continue;
+        } else if ((error == EINVAL || error == ENOSYS || error == EOPNOTSUPP) && offset == start) {
+            co_return offset;  // a file sendfile cannot read (a pipe, say): copy it instead
+        } else {
+            fail_file(error, offset, end);
+        }
+    }
+    co_return offset;
+}
+
+// Sends [offset, end) of the file by reading it and writing the pieces.
+GALE_DECL task<void> IOStream::copy_file_pieces(int fd, std::uint64_t offset, std::uint64_t end) {
+    std::string piece;
+    while (offset < end) {
+        const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(end - offset, detail::file_piece_size));
+        piece.resize(want);
+        const ssize_t n = ::pread(fd, piece.data(), want, static_cast<off_t>(offset));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) fail_file(n == 0 ? 0 : errno, offset, end);
+        piece.resize(static_cast<std::size_t>(n));
+        offset += static_cast<std::uint64_t>(n);
+        file_sending_ = false;  // this piece is the file's own write
+        write_awaiter written = write(piece);
+        file_sending_ = true;
+        co_await written;
+    }
+}
+
+// Closes the stream because the file could not be sent: an error of the
+// file or the socket (errno `error`), or the file ended (0) before `end`.
+GALE_DECL void IOStream::fail_file(int error, std::uint64_t offset, std::uint64_t end) {
+    if (error == 0) {
+        close(std::make_exception_ptr(std::runtime_error(
+            fmt::format("write_file: the file ended at offset {}, before {}", offset, end))));
+    } else {
+        fail(std::error_code(error, asio::error::get_system_category()), "write_file");
+    }
+    throw StreamClosedError(error_);
+}
+
+GALE_DECL void IOStream::wake_file_writer() {
+    writable_awaiter* waiter = std::exchange(file_waiter_, nullptr);
+    if (!waiter) return;
+    if (waiter->scope_) waiter->scope_->detach(*waiter);
+    waiter->handle_.resume();
 }
 
 // ---------------------------------------------------------------- state
@@ -323,6 +498,7 @@ GALE_DECL void IOStream::on_writable(std::error_code ec) {
     }
     if (!out_.empty()) arm(wait_type::write);
     wake_writers();
+    wake_file_writer();
 }
 
 // Resumes, in order, the writers whose data has all been sent (all of them
