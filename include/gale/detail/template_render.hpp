@@ -65,18 +65,23 @@ public:
         template_function fn;
         std::function<json::value()> lazy;
     };
-    // The entry called name here or in a parent, or nullptr.
+    // Names looked up after this namespace and all its parents: what they
+    // override (a handler's standard names under the values given to render,
+    // which win as Tornado's keyword arguments do). f must outlive the renders.
+    void set_fallback(const template_namespace* f) noexcept { fallback_ = f; }
+
+    // The entry called name here, in a parent or in the fallback, or nullptr.
     const entry* find(std::string_view name) const noexcept {
         for (const template_namespace* ns = this; ns; ns = ns->parent_)
             for (const entry& e : ns->entries_)
                 if (e.name == name) return &e;
-        return nullptr;
+        return fallback_ ? fallback_->find(name) : nullptr;
     }
     const template_function* find_module(std::string_view name) const noexcept {
         for (const template_namespace* ns = this; ns; ns = ns->parent_)
             for (const auto& m : ns->modules_)
                 if (m.first == name) return &m.second;
-        return nullptr;
+        return fallback_ ? fallback_->find_module(name) : nullptr;
     }
     const template_namespace* parent() const noexcept { return parent_; }
 
@@ -97,6 +102,7 @@ private:
     }
 
     const template_namespace* parent_ = nullptr;
+    const template_namespace* fallback_ = nullptr;
     std::vector<entry> entries_;
     std::vector<std::pair<std::string, template_function>> modules_;
 };
