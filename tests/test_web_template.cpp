@@ -342,6 +342,23 @@ struct WhoPage : gale::RequestHandler {
     }
 };
 
+// get_template_namespace names "site" and "motto"; the values given to render name "site" too.
+struct Precedence : gale::RequestHandler {
+    void get_template_namespace(gale::template_namespace& ns) override {
+        ns.set("site", "from the handler").set("motto", "handler's motto");
+    }
+    task<void> get() {
+        if (get_argument("as", "object") == "object") {
+            render("names.html", {{"site", "from render"}});
+        } else {
+            gale::template_namespace values;
+            values.set("site", "from render's namespace");
+            render("names.html", values);
+        }
+        co_return;
+    }
+};
+
 task<std::string> body_of(AsyncHTTPClient& client, std::uint16_t port, std::string path) {
     HTTPResponse r = co_await fetch(client, port, std::move(path));
     co_return std::to_string(r.code) + " " + r.body;
@@ -370,6 +387,19 @@ TEST_CASE("web_template: autoescape None, template_loader, and what render does 
         CHECK(logs.matching("Cannot render() after finish()").size() == 1);
         co_await unescaped.close_all_connections();
         co_await dict.close_all_connections();
+    });
+}
+
+TEST_CASE("web_template: the values given to render win over get_template_namespace's names, as in Tornado") {
+    temp_dir dir;
+    dir.write("names.html", "{{ site }} / {{ motto }}");
+    run_async([&]() -> task<void> {
+        AsyncHTTPClient client;
+        gale::Application app({{"/", gale::handler<Precedence>()}}, {.template_path = dir.path.string()});
+        std::uint16_t port = app.listen(0, "127.0.0.1");
+        CHECK(co_await body_of(client, port, "/?as=object") == "200 from render / handler&#39;s motto");
+        CHECK(co_await body_of(client, port, "/?as=namespace") == "200 from render&#39;s namespace / handler&#39;s motto");
+        co_await app.close_all_connections();
     });
 }
 

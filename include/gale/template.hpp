@@ -117,12 +117,13 @@
 // Compiling and caching: a loader parses each file once and caches the
 // compiled template by resolved name (thread-safe; reset() drops the cache;
 // options.cache = false re-parses on every load, for debug mode). A compiled
-// template is a tree of nodes; each name is resolved at compile time to a
-// slot, so a render looks values up by index and writes into one output
-// string; it allocates its table of variables once, and otherwise only for
-// the values it computes and for text it escapes (xhtml_escape returns a
-// new string). {{ x }}, {{ x["k"] }}, {{ x.k }} and conditions on them read
-// the data in place.
+// template is a tree of nodes; each name is resolved at link time to a
+// slot, so a render looks values up by index. A render writes into the
+// caller's string through a small buffer writer, escapes with one
+// 16-byte-at-a-time scan, reuses its thread's table of variables and
+// allocates nothing else for {{ x }}, {{ x["k"] }}, {{ x.k }}, {{ len(x) }},
+// loops over lists and conditions on such values; values it computes
+// (calls, arithmetic, string methods) are made as json values.
 #pragma once
 
 #include <filesystem>

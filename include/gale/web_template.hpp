@@ -72,9 +72,8 @@
 //   is not a name (a C++ object cannot be one): add what a template needs
 //   with get_template_namespace. render_string returns text (Tornado: bytes).
 // - get_template_namespace adds to the namespace instead of returning it,
-//   and runs once per request (its names are reused by each render). Names
-//   it adds win over a template_namespace given to render (they lose to a
-//   json::object's values, as in Tornado).
+//   and runs once per request (its names are reused by each render); the
+//   values given to render win over its names, as in Tornado.
 // - ui_methods and ui_modules are given by name (Tornado also takes Python
 //   modules and lists of them, and skips names starting with "_" or a capital
 //   in ui_methods; gale skips the same names). There is no create_template_loader
@@ -284,8 +283,9 @@ struct web_templates<void> {
             ns.update_ref(values);
             t.generate(ns, out);
         } else {
+            // The caller's names first, the handler's under them.
             template_namespace ns(&values);
-            add_handler_names(h, ns, &values);
+            ns.set_fallback(&handler_names(h));
             t.generate(ns, out);
         }
         return out;
@@ -331,53 +331,44 @@ private:
         handler_templates& st = state(h);
         if (!st.names) {
             st.names = std::make_unique<template_namespace>();
-            add_handler_names(h, *st.names, nullptr);
+            add_handler_names(h, *st.names);
         }
         return *st.names;
     }
 
-    // Tornado's get_template_namespace and handler.ui; a name `given`
-    // already has is left to it.
-    static void add_handler_names(RequestHandler& h, template_namespace& ns, const template_namespace* given) {
+    // Tornado's get_template_namespace and handler.ui.
+    static void add_handler_names(RequestHandler& h, template_namespace& ns) {
         RequestHandler* self = &h;
-        auto open_name = [given](std::string_view name) { return !given || !given->find(name); };
-        if (open_name("request")) ns.set_lazy("request", [self] { return request_object(self->request()); });
-        if (open_name("current_user"))
-            ns.set_lazy("current_user", [self]() -> json::value {
-                const std::optional<std::string>& user = self->current_user();
-                return user ? json::value(*user) : json::value();
-            });
-        if (open_name("locale"))
-            ns.set_lazy("locale", [self]() -> json::value {
-                const gale::locale::Locale& l = self->locale();
-                return json::object{{"code", l.code()}, {"name", l.name()}, {"name_en", l.name_en()}, {"rtl", l.rtl()}};
-            });
-        if (open_name("_")) ns.set_function("_", [self](const template_args& a) { return translate(self->locale(), a); });
-        if (open_name("pgettext"))
-            ns.set_function("pgettext", [self](const template_args& a) { return pgettext(self->locale(), a); });
-        if (open_name("static_url"))
-            ns.set_function("static_url", [self](const template_args& a) -> json::value {
-                const json::value* host = a.get(1, "include_host");
-                const json::value* version = a.kwarg("include_version");
-                return self->static_url(ui::text_of(a.at(0)), host && tmpl::truth(*host),
-                                        !version || tmpl::truth(*version));
-            });
-        if (open_name("xsrf_form_html"))
-            ns.set_function("xsrf_form_html", [self](const template_args&) -> json::value { return self->xsrf_form_html(); });
-        if (open_name("reverse_url"))
-            ns.set_function("reverse_url", [self](const template_args& a) -> json::value { return reverse_url(*self, a); });
+        ns.set_lazy("request", [self] { return request_object(self->request()); });
+        ns.set_lazy("current_user", [self]() -> json::value {
+            const std::optional<std::string>& user = self->current_user();
+            return user ? json::value(*user) : json::value();
+        });
+        ns.set_lazy("locale", [self]() -> json::value {
+            const gale::locale::Locale& l = self->locale();
+            return json::object{{"code", l.code()}, {"name", l.name()}, {"name_en", l.name_en()}, {"rtl", l.rtl()}};
+        });
+        ns.set_function("_", [self](const template_args& a) { return translate(self->locale(), a); });
+        ns.set_function("pgettext", [self](const template_args& a) { return pgettext(self->locale(), a); });
+        ns.set_function("static_url", [self](const template_args& a) -> json::value {
+            const json::value* host = a.get(1, "include_host");
+            const json::value* version = a.kwarg("include_version");
+            return self->static_url(ui::text_of(a.at(0)), host && tmpl::truth(*host), !version || tmpl::truth(*version));
+        });
+        ns.set_function("xsrf_form_html", [self](const template_args&) -> json::value { return self->xsrf_form_html(); });
+        ns.set_function("reverse_url", [self](const template_args& a) -> json::value { return reverse_url(*self, a); });
         const Settings& s = h.settings();
         for (const auto& entry : s.ui_methods) {
             const std::string& name = entry.first;
             const ui_method& method = entry.second;
-            if (!name.empty() && name[0] != '_' && !(name[0] >= 'A' && name[0] <= 'Z') && method && open_name(name))
+            if (!name.empty() && name[0] != '_' && !(name[0] >= 'A' && name[0] <= 'Z') && method)
                 ns.set_function(name, [self, &method](const template_args& a) { return method(*self, a); });
         }
         for (const auto& module : s.ui_modules)
-            if (module.second && (!given || !given->find_module(module.first)))
+            if (module.second)
                 ns.set_module(module.first, module_hook(h, module));
         for (const auto& module : ui::builtin_modules())
-            if (!s.ui_modules.contains(module.first) && (!given || !given->find_module(module.first)))
+            if (!s.ui_modules.contains(module.first))
                 ns.set_module(module.first, module_hook(h, module));
         h.get_template_namespace(ns);
     }
