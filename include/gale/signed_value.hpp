@@ -55,7 +55,6 @@
 
 #include <array>
 #include <chrono>
-#include <cmath>
 #include <initializer_list>
 #include <map>
 #include <optional>
