@@ -411,6 +411,32 @@ TEST_CASE("web_static: a multi-megabyte file arrives whole, byte for byte, and i
     }, 60s);
 }
 
+TEST_CASE("web_static: with compress_response a big text file is gzipped whole, every piece through gzip") {
+    site s;
+    std::string text;
+    for (int i = 0; text.size() < 3 * 64 * 1024 + 100; ++i) text += "line " + std::to_string(i) + " of a big text file\n";
+    write_file(s.root / "big.txt", text);
+    run_async([&]() -> task<void> {
+        gale::Application app({}, {.static_path = s.root.string(), .compress_response = true});
+        std::uint16_t port = app.listen(0, "127.0.0.1");
+        AsyncHTTPClient client;
+        HTTPRequest request(url(port, "/static/big.txt"));
+        request.headers.add("Accept-Encoding", "gzip");
+        request.decompress_response = false;
+        HTTPResponse r = co_await client.fetch(request, false);
+        CHECK(r.code == 200);
+        CHECK(r.headers.get("Content-Encoding") == "gzip");
+        CHECK(!r.headers.contains("Content-Length"));
+        CHECK(r.body.size() < text.size() / 4);
+        CHECK(gale::detail::gzip_decompress(r.body) == text);
+        // Without gzip: the same bytes, sent with sendfile after the first piece.
+        r = co_await fetch(client, port, "/static/big.txt");
+        CHECK(r.headers.get("Content-Length") == std::to_string(text.size()));
+        CHECK(r.body == text);
+        co_await app.close_all_connections();
+    }, 60s);
+}
+
 // ================================================================== versions and the hash cache
 
 std::time_t parse_gmt(const std::string& text) {

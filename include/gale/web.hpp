@@ -753,9 +753,11 @@ protected:
     // Tornado's log_exception: an HTTPError's log_message as a warning, any
     // other exception as "Uncaught exception GET /x (ip)" with the request.
     void log_exception(std::exception_ptr error) const;
+    // Whether what is written is transformed before it is sent (gzipped by
+    // compress_response); known once the headers are out.
+    bool body_transformed() const noexcept { return gzip_ != nullptr; }
 
 private:
-
     std::unique_ptr<detail::gzip_compressor> gzip_;  // set once the response is gzipped
     Application* application_ = nullptr;
     HTTPServerRequest* request_ = nullptr;

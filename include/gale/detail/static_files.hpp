@@ -100,6 +100,8 @@ public:
     void seek(std::int64_t offset);
     // Reads up to buffer.size() bytes; 0 at the end of the file.
     std::size_t read(std::span<char> buffer);
+    // For IOStream::write_file.
+    int fd() const noexcept { return fd_; }
 
 private:
     int fd_;
