@@ -55,6 +55,9 @@
 //     XSRF:   xsrf_token(), xsrf_form_html(), virtual check_xsrf_cookie()
 //     static: static_url(path, include_host = false, include_version = true)
 //             -> "/static/path?v=<SHA-512 of the file>" (Tornado's content hash, cached per path)
+//     templates: render(name, values), render_string(name, values), get_template_path(),
+//             get_template_namespace(ns) (need <gale/web_template.hpp>); locale(), set_locale,
+//             get_user_locale(), get_browser_locale() (need <gale/web_locale.hpp>)
 //   handler<H>(args...)                  // a route's handler factory; args reach H::initialize
 //   url(pattern, factory, name = "")     // a named rule (Tornado's url / URLSpec)
 //   RedirectHandler (initialize(url, permanent = true), "{0}" / "{name}" filled from the groups)
@@ -67,7 +70,9 @@
 //   struct Settings { debug, serve_traceback, default_handler, cookie_secret, key_version,
 //                     xsrf_cookies, xsrf_cookie_version = 2, xsrf_cookie_kwargs, login_url,
 //                     static_path, static_url_prefix = "/static/", static_handler_args
-//                     {default_filename}, static_hash_cache (default !debug), ..., extra }
+//                     {default_filename}, static_hash_cache (default !debug), template_path,
+//                     template_loader, compiled_template_cache, autoescape, template_whitespace,
+//                     ui_methods, ui_modules, autoreload (default debug), ..., extra }
 //       // static_path adds static_url_prefix(.*), /(favicon\.ico) and /(robots\.txt) first
 //   class Application(rules, settings = {})
 //     add_handlers(host_pattern, rules), reverse_url(name, args...), settings(),
