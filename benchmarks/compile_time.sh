@@ -7,10 +7,14 @@
 #
 #   --cxx    compiler (default: $CXX, else g++)
 #   --runs   compilations per case, medians reported (default 3)
-#   --parts  comma-separated, default all: time,pch,phases,headers,contents
+#   --parts  comma-separated, default all: time,separate,pch,phases,headers,contents
 #     time      examples/hello_http.cpp (bare HTTPServer) and examples/hello.cpp
 #               (an Application with one handler): compile to an object file,
 #               then the link alone
+#     separate  the same in separate-compilation mode (GALE_ and
+#               ASIO_SEPARATE_COMPILATION): each hello world's own file, the
+#               library compiled once (<gale/src.hpp>), the link, and the
+#               web hello world with a precompiled header as well
 #     pch       examples/hello.cpp with a precompiled header of <gale/web.hpp>
 #               (the recipe in benchmarks/README.md): building the header once,
 #               then each compile that uses it
@@ -29,7 +33,7 @@ source_dir=$(dirname "$here")
 
 cxx=${CXX:-g++}
 runs=3
-parts=time,pch,phases,headers,contents
+parts=time,separate,pch,phases,headers,contents
 while [ $# -gt 0 ]; do
     case "$1" in
         --cxx) cxx=$2; shift 2 ;;
@@ -101,6 +105,36 @@ if has_part time; then
         "$(measure "$cxx" "${flags[@]}" -c "$hello_web" -o "$work/hello.o")"
     row "examples/hello.cpp, link alone" \
         "$(measure "$cxx" -pthread "$work/hello.o" -o "$work/hello" "${libs[@]}")"
+    echo
+fi
+
+if has_part separate; then
+    separate_flags=("${flags[@]}" -DGALE_SEPARATE_COMPILATION -DASIO_SEPARATE_COMPILATION)
+    echo '#include <gale/src.hpp>' >"$work/gale_src.cpp"
+    echo '#include <gale/web.hpp>' >"$work/gale_sep_pch.hpp"
+    if [ "$is_clang" = 1 ]; then
+        sep_pch=(-include-pch "$work/gale_sep_pch.hpp.pch")
+        sep_pch_out=$work/gale_sep_pch.hpp.pch
+    else
+        sep_pch=(-include "$work/gale_sep_pch.hpp" -Winvalid-pch)
+        sep_pch_out=$work/gale_sep_pch.hpp.gch
+    fi
+    echo "#### Separate-compilation mode, -O2 (medians of $runs)"
+    echo
+    echo "| what | wall | user+sys | every run (user+sys) |"
+    echo "|---|--:|--:|---|"
+    row "examples/hello_http.cpp (bare HTTPServer), compile" \
+        "$(measure "$cxx" "${separate_flags[@]}" -c "$hello_http" -o "$work/hello_http_sep.o")"
+    row "examples/hello.cpp (Application, one handler), compile" \
+        "$(measure "$cxx" "${separate_flags[@]}" -c "$hello_web" -o "$work/hello_sep.o")"
+    row "the library, <gale/src.hpp> with Asio's (once per program)" \
+        "$(measure "$cxx" "${separate_flags[@]}" -c "$work/gale_src.cpp" -o "$work/gale_src.o")"
+    row "examples/hello.cpp, link with the library" \
+        "$(measure "$cxx" -pthread "$work/hello_sep.o" "$work/gale_src.o" -o "$work/hello_sep" "${libs[@]}")"
+    row "a precompiled <gale/web.hpp> in this mode (once per flags)" \
+        "$(measure "$cxx" "${separate_flags[@]}" -x c++-header "$work/gale_sep_pch.hpp" -o "$sep_pch_out")"
+    row "examples/hello.cpp using it, compile" \
+        "$(measure "$cxx" "${separate_flags[@]}" "${sep_pch[@]}" -c "$hello_web" -o "$work/hello_sep_pch.o")"
     echo
 fi
 
