@@ -1,5 +1,6 @@
-// Tornado's tornado.process for C++: serving from several processes, and
-// child processes whose pipes are IOStreams.
+// Tornado's tornado.process for C++: serving from several processes (or,
+// beyond Tornado, several threads), child processes whose pipes are
+// IOStreams, and (beyond Tornado) graceful shutdown on SIGTERM / SIGINT.
 //
 //   auto sockets = gale::bind_sockets(8888);        // 1. bind in the parent
 //   gale::fork_processes(0);                        // 2. one child per CPU
