@@ -25,6 +25,8 @@
 #include <asio/write.hpp>
 #include <doctest/doctest.h>
 
+#include "support.hpp"
+
 extern char** environ;
 
 namespace process_test {
@@ -113,20 +115,7 @@ struct running {
     bool alive() const { return ::waitpid(pid, nullptr, WNOHANG) == 0; }
 };
 
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        std::string pattern = (fs::temp_directory_path() / "gale-test-XXXXXX").string();
-        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-        path = pattern;
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    ~temp_dir() {
-        std::error_code ignored;
-        fs::remove_all(path, ignored);
-    }
-};
+using gale_test::temp_dir;
 
 inline void write_file(const fs::path& path, const std::string& text) {
     std::ofstream(path, std::ios::binary) << text;

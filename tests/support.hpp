@@ -1,12 +1,18 @@
 // Shared helpers for gale's test suites.
 #pragma once
 
+#include <stdlib.h>
+
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <system_error>
 #include <utility>
 
 #include <doctest/doctest.h>
@@ -141,5 +147,30 @@ inline std::string run_command(const std::string& command) {
 }
 
 inline bool have_curl() { return std::system("curl --version >/dev/null 2>&1") == 0; }
+
+// A fresh directory under the system's temporary directory, removed with
+// everything in it at the end of the scope.
+struct temp_dir {
+    std::filesystem::path path;
+    temp_dir() {
+        std::string pattern = (std::filesystem::temp_directory_path() / "gale-test-XXXXXX").string();
+        if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+        path = pattern;
+    }
+    ~temp_dir() {
+        std::error_code ignored;
+        std::filesystem::remove_all(path, ignored);
+    }
+    temp_dir(const temp_dir&) = delete;
+    temp_dir& operator=(const temp_dir&) = delete;
+    // The path of name inside, as text.
+    std::string file(const std::string& name) const { return (path / name).string(); }
+    // Writes text to name inside (its directories made as needed).
+    void write(const std::string& name, std::string_view text) const {
+        std::filesystem::path target = path / name;
+        std::filesystem::create_directories(target.parent_path());
+        std::ofstream(target, std::ios::binary) << text;
+    }
+};
 
 }  // namespace gale_test

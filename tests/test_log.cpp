@@ -26,19 +26,8 @@
 namespace {
 
 namespace fs = std::filesystem;
+using gale_test::temp_dir;
 
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        std::string pattern = (fs::temp_directory_path() / "gale-log-XXXXXX").string();
-        path = ::mkdtemp(pattern.data());
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 std::string read_file(const fs::path& path) {
     std::ifstream in(path);

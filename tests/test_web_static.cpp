@@ -37,6 +37,7 @@ using gale::task;
 using gale_test::log_capture;
 using gale_test::run_async;
 using gale_test::run_command;
+using gale_test::temp_dir;
 namespace fs = std::filesystem;
 namespace sf = gale::detail::static_files;
 
@@ -45,21 +46,6 @@ namespace {
 // Every file's modification time: Last-Modified is the same on both servers.
 constexpr std::time_t file_mtime = 1700000000;  // Tue, 14 Nov 2023 22:13:20 GMT
 
-// A temporary directory, removed with its files at the end.
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        std::string pattern = (fs::temp_directory_path() / "gale-static-XXXXXX").string();
-        if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-        path = pattern;
-    }
-    ~temp_dir() {
-        std::error_code ignored;
-        fs::remove_all(path, ignored);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-};
 
 void write_file(const fs::path& path, std::string_view content, std::time_t mtime = file_mtime) {
     fs::create_directories(path.parent_path());

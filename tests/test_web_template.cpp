@@ -31,6 +31,7 @@ using gale::template_args;
 using gale::json::value;
 using gale_test::log_capture;
 using gale_test::run_async;
+using gale_test::temp_dir;
 namespace fs = std::filesystem;
 
 namespace {
@@ -280,24 +281,6 @@ TEST_CASE("web_template: in debug the error page shows the template's file and l
 
 namespace {
 
-// A temporary directory, removed with its files at the end.
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        std::string pattern = (fs::temp_directory_path() / "gale-web-template-XXXXXX").string();
-        if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-        path = pattern;
-    }
-    ~temp_dir() {
-        std::error_code ignored;
-        fs::remove_all(path, ignored);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    void write(const std::string& name, std::string_view text) const {
-        std::ofstream(path / name, std::ios::binary) << text;
-    }
-};
 
 struct Page : gale::RequestHandler {
     task<void> get() {
