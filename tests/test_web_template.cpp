@@ -342,6 +342,15 @@ struct Precedence : gale::RequestHandler {
     }
 };
 
+// Renders handler.html with the route's group.
+struct HandlerNames : gale::RequestHandler {
+    std::optional<std::string> get_current_user() override { return "ann"; }
+    task<void> get(std::string_view) {
+        render("handler.html");
+        co_return;
+    }
+};
+
 task<std::string> body_of(AsyncHTTPClient& client, std::uint16_t port, std::string path) {
     HTTPResponse r = co_await fetch(client, port, std::move(path));
     co_return std::to_string(r.code) + " " + r.body;
@@ -382,6 +391,24 @@ TEST_CASE("web_template: the values given to render win over get_template_namesp
         std::uint16_t port = app.listen(0, "127.0.0.1");
         CHECK(co_await body_of(client, port, "/?as=object") == "200 from render / handler&#39;s motto");
         CHECK(co_await body_of(client, port, "/?as=namespace") == "200 from render&#39;s namespace / handler&#39;s motto");
+        co_await app.close_all_connections();
+    });
+}
+
+TEST_CASE("web_template: handler in a template is data (request, current_user, path_args, settings)") {
+    temp_dir dir;
+    // What Tornado prints for the same template: str() of each value, escaped.
+    dir.write("handler.html",
+              "{{ handler.request.path }}|{{ handler.current_user }}|{{ handler.path_args }}|"
+              "{{ handler.settings['site_name'] }}|{{ handler.settings['debug'] }}|{{ 'cookie_secret' in handler.settings }}");
+    run_async([&]() -> task<void> {
+        AsyncHTTPClient client;
+        gale::Settings settings{.cookie_secret = "secret", .template_path = dir.path.string()};
+        settings.extra["site_name"] = std::string("Gale <site>");
+        gale::Application app({{"/h/(.*)", gale::handler<HandlerNames>()}}, std::move(settings));
+        std::uint16_t port = app.listen(0, "127.0.0.1");
+        CHECK(co_await body_of(client, port, "/h/x") ==
+              "200 /h/x|ann|[&#39;x&#39;]|Gale &lt;site&gt;|False|False");
         co_await app.close_all_connections();
     });
 }

@@ -42,7 +42,10 @@
 // given to render; the names get_template_namespace adds; the handler's:
 // request (an object: method uri path query version remote_ip protocol host
 // host_name headers arguments, text values; a header or argument given
-// several times is joined by "," / listed), current_user (text or None),
+// several times is joined by "," / listed), handler (an object: request,
+// current_user, path_args, path_kwargs, settings: debug static_path
+// static_url_prefix template_path login_url xsrf_cookies and the extra
+// settings holding text, numbers, booleans or json), current_user (text or None),
 // locale (an object: code name name_en rtl), _(message[, plural_message,
 // count]) and pgettext(context, message[, plural_message, count]) (the
 // handler's locale: <gale/web_locale.hpp> is included here), static_url(path,
@@ -67,10 +70,12 @@
 // whose page shows it with serve_traceback / debug.
 //
 // Where gale differs from Tornado 6.2, and why:
-// - Values are json values, not Python objects: `request`, `locale` and
-//   `current_user` are data (objects and text) a template reads; `handler`
-//   is not a name (a C++ object cannot be one): add what a template needs
-//   with get_template_namespace. render_string returns text (Tornado: bytes).
+// - Values are json values, not Python objects: `handler`, `request`,
+//   `locale` and `current_user` are data (objects and text) a template
+//   reads, not objects whose methods it can call (handler.settings has no
+//   secrets and only the extra settings a template can print): add what a
+//   template needs with get_template_namespace. render_string returns text
+//   (Tornado: bytes).
 // - get_template_namespace adds to the namespace instead of returning it,
 //   and runs once per request (its names are reused by each render); the
 //   values given to render win over its names, as in Tornado.
@@ -340,10 +345,8 @@ private:
     static void add_handler_names(RequestHandler& h, template_namespace& ns) {
         RequestHandler* self = &h;
         ns.set_lazy("request", [self] { return request_object(self->request()); });
-        ns.set_lazy("current_user", [self]() -> json::value {
-            const std::optional<std::string>& user = self->current_user();
-            return user ? json::value(*user) : json::value();
-        });
+        ns.set_lazy("current_user", [self] { return user_value(*self); });
+        ns.set_lazy("handler", [self] { return handler_object(*self); });
         ns.set_lazy("locale", [self]() -> json::value {
             const gale::locale::Locale& l = self->locale();
             return json::object{{"code", l.code()}, {"name", l.name()}, {"name_en", l.name_en()}, {"rtl", l.rtl()}};
@@ -385,6 +388,46 @@ private:
             }
             return it->second->render(a);
         };
+    }
+
+    static json::value user_value(RequestHandler& h) {
+        const std::optional<std::string>& user = h.current_user();
+        return user ? json::value(*user) : json::value();
+    }
+
+    // Tornado's `handler` in a template, as data: what templates read of it.
+    static json::value handler_object(RequestHandler& h) {
+        json::array args;
+        for (std::string_view a : h.path_args()) args.push_back(std::string(a));
+        json::object kwargs;
+        for (const auto& [name, value] : h.path_kwargs())
+            kwargs.push_back_unchecked(name, value ? json::value(*value) : json::value());
+        return json::object{{"request", request_object(h.request())},
+                            {"current_user", user_value(h)},
+                            {"path_args", std::move(args)},
+                            {"path_kwargs", std::move(kwargs)},
+                            {"settings", settings_object(h.settings())}};
+    }
+
+    // The settings a template may read (no secrets), and the extra ones
+    // whose values are text, numbers, booleans or json.
+    static json::value settings_object(const Settings& s) {
+        json::object out{{"debug", s.debug},
+                         {"static_path", s.static_path},
+                         {"static_url_prefix", s.static_url_prefix},
+                         {"template_path", s.template_path},
+                         {"login_url", s.login_url},
+                         {"xsrf_cookies", s.xsrf_cookies}};
+        for (const auto& [name, value] : s.extra) {
+            if (const auto* v = std::any_cast<json::value>(&value)) out.insert_or_assign(name, *v);
+            else if (const auto* t = std::any_cast<std::string>(&value)) out.insert_or_assign(name, *t);
+            else if (const auto* c = std::any_cast<const char*>(&value)) out.insert_or_assign(name, std::string(*c));
+            else if (const auto* b = std::any_cast<bool>(&value)) out.insert_or_assign(name, *b);
+            else if (const auto* i = std::any_cast<int>(&value)) out.insert_or_assign(name, *i);
+            else if (const auto* l = std::any_cast<long long>(&value)) out.insert_or_assign(name, *l);
+            else if (const auto* d = std::any_cast<double>(&value)) out.insert_or_assign(name, *d);
+        }
+        return out;
     }
 
     static json::value request_object(const HTTPServerRequest& r) {
