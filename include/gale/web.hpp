@@ -177,7 +177,6 @@
 
 #include <fmt/core.h>
 
-#include "autoreload.hpp"  // (section: helper process) debug / autoreload restart the process
 #include "detail/gzip.hpp"
 #include "detail/logging.hpp"
 #include "detail/static_files.hpp"

@@ -5,6 +5,10 @@
 
 #include <openssl/evp.h>
 
+// Only Application's constructor starts autoreload (debug): the one place
+// the web layer reaches into layer 5, kept out of the header's interface.
+#include "../autoreload.hpp"
+
 #include <ctime>
 #include <memory>
 
