@@ -10,7 +10,8 @@
 #   --cxx       compiler (default: $CXX, else g++)
 #   --builddir  default /tmp/build-bench-ws-<compiler>
 #   ws_bench.py --reps N (3), --seconds S (3), --clients 1,100, --idle N (10000),
-#               --size B (64), --server-cpu C (0), --client-cpu C (1)
+#               --size B (64), --in-flight K (1), --load raw|gale (raw),
+#               --server-cpu C (0), --client-cpu C (1)
 #
 # Needs taskset and Debian's python3-tornado (run with /usr/bin/python3), and a
 # descriptor limit above the idle connection count.
@@ -38,7 +39,7 @@ command -v taskset >/dev/null || { echo "taskset is needed" >&2; exit 1; }
 
 . "$here/configure_build.sh"
 configure_benchmark_build
-ninja -C "$build_dir" -j2 benchmarks/ws_echo_gale benchmarks/ws_load >/dev/null
+ninja -C "$build_dir" -j2 benchmarks/ws_echo_gale benchmarks/ws_load benchmarks/ws_load_raw >/dev/null
 
 ulimit -n "$(ulimit -Hn)"
 

@@ -1,14 +1,18 @@
 """Measures the WebSocket echo servers for benchmarks/run_websocket.sh:
 gale's ws_echo_gale and Tornado 6.2's ws_echo_tornado.py, back to back in
 each repetition (the order alternates), the server pinned to one core and
-the load generator (ws_load, gale's client) to another.
+the load generator to another.
 
     /usr/bin/python3 benchmarks/ws_bench.py --build DIR [--reps N] [--seconds S]
-        [--clients 1,100] [--idle N] [--size B] [--server-cpu C] [--client-cpu C] [--callgrind]
+        [--clients 1,100] [--in-flight K] [--load raw|gale] [--idle N] [--size B]
+        [--server-cpu C] [--client-cpu C] [--callgrind]
 
-For each server and each client count: messages/s (one message in flight per
-connection, B bytes, echoed) and the server's CPU time per message (user +
-system, from /proc/PID/stat: less sensitive to a busy machine than the rate).
+For each server and each client count: messages/s (K messages in flight per
+connection, 1 by default, B bytes, echoed) and the server's CPU time per
+message (user + system, from /proc/PID/stat: less sensitive to a busy machine
+than the rate). The load generator is ws_load_raw (raw sockets: the client
+costs little beside the kernel's work) unless --load gale picks ws_load
+(gale's own client; in-flight 1 only).
 Then the idle part: a fresh server, one connection's echo to warm it, its RSS,
 then N connections opened and each checked with an echo, its RSS again; the
 difference over N is the user-space memory per idle connection (the kernel's
@@ -73,8 +77,18 @@ def servers(args):
 
 
 def load(args, port, *extra):
+    """ws_load (gale's client) with a mode (echo or idle) and its arguments."""
     command = ["taskset", "-c", str(args.client_cpu), os.path.join(args.build, "benchmarks", "ws_load")]
     return command + [extra[0], "ws://127.0.0.1:%d/" % port] + list(extra[1:])
+
+
+def echo_load(args, port, clients, seconds):
+    """The load generator of the echo runs: `clients` connections for `seconds`."""
+    common = ["--clients", str(clients), "--seconds", str(seconds), "--size", str(args.size)]
+    if args.load == "gale":
+        return load(args, port, "echo", *common)
+    return (["taskset", "-c", str(args.client_cpu), os.path.join(args.build, "benchmarks", "ws_load_raw"),
+             "ws://127.0.0.1:%d/" % port] + common + ["--in-flight", str(args.in_flight)])
 
 
 def echo_run(args, name, command, clients):
@@ -82,8 +96,8 @@ def echo_run(args, name, command, clients):
     server, port = start_server(command, args.server_cpu)
     try:
         cpu0 = cpu_seconds(server.pid)
-        out = subprocess.run(load(args, port, "echo", "--clients", str(clients), "--seconds", str(args.seconds),
-                                  "--size", str(args.size)), capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(echo_load(args, port, clients, args.seconds), capture_output=True, text=True,
+                             check=True).stdout
         cpu1 = cpu_seconds(server.pid)
     finally:
         stop_server(server)
@@ -99,8 +113,8 @@ def instructions(args, command, seconds):
     server, port = start_server(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + profile] + command,
                                 args.server_cpu)
     try:
-        out = subprocess.run(load(args, port, "echo", "--clients", "100", "--seconds", str(seconds), "--size",
-                                  str(args.size)), capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(echo_load(args, port, 100, seconds), capture_output=True, text=True,
+                             check=True).stdout
     finally:
         stop_server(server)
     total = next(int(line.split()[1]) for line in open(profile) if line.startswith(("summary:", "totals:")))
@@ -148,11 +162,16 @@ def main():
     parser.add_argument("--clients", default="1,100")
     parser.add_argument("--idle", type=int, default=10000)
     parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--in-flight", type=int, default=1, help="messages in flight per connection (raw load)")
+    parser.add_argument("--load", choices=["raw", "gale"], default="raw",
+                        help="the echo load generator: ws_load_raw (default) or ws_load, gale's client")
     parser.add_argument("--server-cpu", type=int, default=0)
     parser.add_argument("--client-cpu", type=int, default=1)
     parser.add_argument("--callgrind", action="store_true",
                         help="also count the servers' instructions per message (valgrind's callgrind, 100 clients)")
     args = parser.parse_args()
+    if args.load == "gale" and args.in_flight != 1:
+        parser.error("--load gale keeps one message in flight")
     named = servers(args)
     client_counts = [int(c) for c in args.clients.split(",")]
 
@@ -180,10 +199,11 @@ def main():
     load_after = load_average()
 
     med = statistics.median
-    print("Echo of %d-byte text messages, one in flight per connection, %.0f s per run, %d repetitions (medians);"
-          % (args.size, args.seconds, args.reps))
-    print("server on CPU %d, ws_load on CPU %d; 1-minute load average %.2f before, %.2f after."
-          % (args.server_cpu, args.client_cpu, load_before, load_after))
+    generator = "ws_load (gale's client)" if args.load == "gale" else "ws_load_raw"
+    print("Echo of %d-byte text messages, %d in flight per connection, %.0f s per run, %d repetitions (medians);"
+          % (args.size, args.in_flight, args.seconds, args.reps))
+    print("server on CPU %d, %s on CPU %d; 1-minute load average %.2f before, %.2f after."
+          % (args.server_cpu, generator, args.client_cpu, load_before, load_after))
     print()
     print("Server CPU per message: user + system microseconds (the user-space part in brackets).")
     print()

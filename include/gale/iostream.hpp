@@ -160,6 +160,12 @@ public:
     // Receives what is available now: a byte count, or would_block when
     // nothing is, or eof when the peer has closed its side.
     virtual std::size_t read_some(asio::mutable_buffer buffer, std::error_code& ec) = 0;
+    // True when the last read_some is known to have emptied what the peer
+    // had sent, so that trying again before a readiness wait would only
+    // find nothing. The stream then waits at once, saving a system call per
+    // message; a transport that cannot tell (TLS may buffer records) says
+    // false.
+    virtual bool read_would_block() const noexcept { return false; }
     // Sends what the kernel takes now; would_block when it takes nothing.
     virtual std::size_t write_some(std::span<const asio::const_buffer> buffers,
                                    std::error_code& ec) = 0;
@@ -180,8 +186,16 @@ public:
     }
 
     std::size_t read_some(asio::mutable_buffer buffer, std::error_code& ec) override {
-        return socket_.read_some(buffer, ec);
+        std::size_t n = socket_.read_some(buffer, ec);
+        // A TCP receive that returns less than it was offered has taken the
+        // whole queue. Bytes arriving later wake the readiness wait (Asio
+        // re-arms epoll for each wait, so none is missed), and the read that
+        // would have found nothing is skipped.
+        drained_ = ec == asio::error::would_block || (!ec && n < buffer.size());
+        return n;
     }
+
+    bool read_would_block() const noexcept override { return drained_; }
 
     std::size_t write_some(std::span<const asio::const_buffer> buffers, std::error_code& ec) override {
         return socket_.write_some(buffers, ec);
@@ -202,6 +216,7 @@ public:
 
 private:
     asio::ip::tcp::socket socket_;
+    bool drained_ = false;
 };
 
 // ---------------------------------------------------------------- IOStream
@@ -328,7 +343,7 @@ public:
 
         bool await_ready() {
             if (stream_.reader_) throw std::logic_error("Already reading");
-            if (!stream_.closed_) received_ = stream_.read_now();
+            if (!stream_.closed_ && !stream_.transport_->read_would_block()) received_ = stream_.read_now();
             return received_ > 0 || stream_.closed_;
         }
 
