@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the WebSocket benchmark programs (-O2, NDEBUG) in their own build
 # directory and measures gale's echo server against Tornado 6.2's in the same
-# run (benchmarks/ws_bench.py does the measuring), printing a markdown report:
+# run, with a framework-free floor (ws_echo_floor) beside them
+# (benchmarks/ws_bench.py does the measuring), printing a markdown report:
 # messages/s with 1 and 100 clients, server CPU per message, and the memory of
 # 10,000 idle connections.
 #
@@ -39,7 +40,7 @@ command -v taskset >/dev/null || { echo "taskset is needed" >&2; exit 1; }
 
 . "$here/configure_build.sh"
 configure_benchmark_build
-ninja -C "$build_dir" -j2 benchmarks/ws_echo_gale benchmarks/ws_load benchmarks/ws_load_raw >/dev/null
+ninja -C "$build_dir" -j2 benchmarks/ws_echo_gale benchmarks/ws_echo_floor benchmarks/ws_load benchmarks/ws_load_raw >/dev/null
 
 ulimit -n "$(ulimit -Hn)"
 

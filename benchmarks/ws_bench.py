@@ -1,7 +1,8 @@
 """Measures the WebSocket echo servers for benchmarks/run_websocket.sh:
-gale's ws_echo_gale and Tornado 6.2's ws_echo_tornado.py, back to back in
-each repetition (the order alternates), the server pinned to one core and
-the load generator to another.
+gale's ws_echo_gale and Tornado 6.2's ws_echo_tornado.py, with the floor
+ws_echo_floor (raw sockets, no framework) beside them for the rates, back to
+back in each repetition (the order alternates), the server pinned to one
+core and the load generator to another.
 
     /usr/bin/python3 benchmarks/ws_bench.py --build DIR [--reps N] [--seconds S]
         [--clients 1,100] [--in-flight K] [--load raw|gale] [--idle N] [--size B]
@@ -71,9 +72,15 @@ def load_average():
 
 
 def servers(args):
+    """The echo servers: gale, Tornado, and the floor (ws_echo_floor, raw sockets and no framework: what the
+    machine allows), measured for the rates only."""
     gale = [os.path.join(args.build, "benchmarks", "ws_echo_gale")]
     tornado = ["/usr/bin/python3", os.path.join(HERE, "ws_echo_tornado.py")]
-    return {"gale": gale, "Tornado": tornado}
+    floor = [os.path.join(args.build, "benchmarks", "ws_echo_floor")]
+    return {"gale": gale, "Tornado": tornado, "floor": floor}
+
+
+MEASURED_WHOLE = ("gale", "Tornado")  # idle memory and instructions: the floor is not a server to weigh
 
 
 def load(args, port, *extra):
@@ -179,7 +186,7 @@ def main():
     rate = {(n, c): [] for n in named for c in client_counts}
     cost = {(n, c): [] for n in named for c in client_counts}
     user_cost = {(n, c): [] for n in named for c in client_counts}
-    idle = {n: [] for n in named}
+    idle = {n: [] for n in MEASURED_WHOLE}
     for rep in range(args.reps):
         order = list(named) if rep % 2 == 0 else list(reversed(list(named)))
         for name in order:
@@ -190,12 +197,13 @@ def main():
                 user_cost[(name, clients)].append(u)
                 print("rep %d %s %d clients: %.0f messages/s, %.2f us server CPU/message" % (rep, name, clients, r, c),
                       file=sys.stderr, flush=True)
-            if args.idle:
+            if args.idle and name in MEASURED_WHOLE:
                 per, client_per, total = idle_run(args, named[name])
                 idle[name].append((per, client_per, total))
                 print("rep %d %s %d idle: %.2f KiB/connection (server RSS %d KiB)" % (rep, name, args.idle, per, total),
                       file=sys.stderr, flush=True)
-    counted = {name: instructions_per_message(args, named[name]) for name in named} if args.callgrind else {}
+    counted = ({name: instructions_per_message(args, named[name]) for name in MEASURED_WHOLE} if args.callgrind
+               else {})
     load_after = load_average()
 
     med = statistics.median
@@ -205,17 +213,18 @@ def main():
     print("server on CPU %d, %s on CPU %d; 1-minute load average %.2f before, %.2f after."
           % (args.server_cpu, generator, args.client_cpu, load_before, load_after))
     print()
-    print("Server CPU per message: user + system microseconds (the user-space part in brackets).")
+    print("Server CPU per message: user + system microseconds (the user-space part in brackets). The floor is "
+          "ws_echo_floor, an echo on raw sockets with no framework: the most this machine gives.")
     print()
-    print("| clients | gale messages/s | Tornado messages/s | gale/Tornado | gale CPU us/message | "
-          "Tornado CPU us/message | Tornado/gale CPU |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print("| clients | gale messages/s | Tornado messages/s | floor messages/s | gale/Tornado | gale/floor | "
+          "gale CPU us/message | Tornado CPU us/message | floor CPU us/message | Tornado/gale CPU |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for clients in client_counts:
-        g, t = med(rate[("gale", clients)]), med(rate[("Tornado", clients)])
-        gc, tc = med(cost[("gale", clients)]), med(cost[("Tornado", clients)])
-        gu, tu = med(user_cost[("gale", clients)]), med(user_cost[("Tornado", clients)])
-        print("| %d | %.0f | %.0f | %.1f | %.1f (%.1f) | %.1f (%.1f) | %.1f |"
-              % (clients, g, t, g / t, gc, gu, tc, tu, tc / gc))
+        g, t, f = (med(rate[(name, clients)]) for name in ("gale", "Tornado", "floor"))
+        gc, tc, fc = (med(cost[(name, clients)]) for name in ("gale", "Tornado", "floor"))
+        gu, tu, fu = (med(user_cost[(name, clients)]) for name in ("gale", "Tornado", "floor"))
+        print("| %d | %.0f | %.0f | %.0f | %.1f | %.2f | %.1f (%.1f) | %.1f (%.1f) | %.1f (%.1f) | %.1f |"
+              % (clients, g, t, f, g / t, g / f, gc, gu, tc, tu, fc, fu, tc / gc))
     if counted:
         print()
         print("Instructions per echoed message in the server (callgrind, 100 clients; the difference of a 2 s and a 6 s "
@@ -229,7 +238,7 @@ def main():
         print("| server | KiB per idle connection | server RSS with them open (MiB) | ws_load (gale client) KiB "
               "per connection |")
         print("|---|---:|---:|---:|")
-        for name in named:
+        for name in MEASURED_WHOLE:
             per = med([x[0] for x in idle[name]])
             total = med([x[2] for x in idle[name]])
             client = med([x[1] for x in idle[name]])

@@ -414,6 +414,71 @@ TEST_CASE("a write cancelled by with_timeout stops waiting; its data is still se
     });
 }
 
+TEST_CASE("held writes wait for release_writes, an awaited write or a clean close, and keep their order") {
+    run_async([]() -> gale::task<void> {
+        auto [client, server] = connected_pair();
+        server->hold_writes();
+        (void)server->write("one ");
+        (void)server->write(std::string("two "));
+        (void)server->write("three", " ");
+        CHECK(server->writing());
+        // Held in user space: nothing can reach the peer, however long it waits.
+        co_await thrown<gale::TimeoutError>(gale::with_timeout(50ms, client->fill()));
+        CHECK(client->read_buffer().empty());
+        server->release_writes();
+        CHECK_FALSE(server->writing());
+        CHECK(co_await client->read_bytes(14) == "one two three ");
+
+        // Awaiting a held write sends it (and what came before) instead of waiting forever.
+        server->hold_writes();
+        (void)server->write("four ");
+        co_await gale::with_timeout(5s, server->write("five "));
+        CHECK(co_await client->read_bytes(10) == "four five ");
+
+        // A write after the release goes straight out again.
+        co_await server->write("six ");
+        CHECK(co_await client->read_bytes(4) == "six ");
+
+        // A clean close sends what is held before the connection ends.
+        server->hold_writes();
+        (void)server->write("last");
+        server->close();
+        CHECK(co_await client->read_until_close() == "last");
+    });
+}
+
+TEST_CASE("a close with an error drops held writes") {
+    run_async([]() -> gale::task<void> {
+        auto [client, server] = connected_pair();
+        server->hold_writes();
+        (void)server->write("never");
+        server->close(std::make_exception_ptr(std::runtime_error("broken")));
+        CHECK(co_await client->read_until_close() == "");
+    });
+}
+
+TEST_CASE("tcp_transport: a short read tells that the next would block") {
+    run_async([]() -> gale::task<void> {
+        auto [client, server] = connected_pair();
+        gale::stream_transport& transport = server->transport();
+        CHECK_FALSE(transport.read_would_block());  // nothing read yet: try first
+        co_await client->write("abc");
+        CHECK(co_await server->read_bytes(3) == "abc");
+        CHECK(transport.read_would_block());  // 3 bytes where thousands were offered: the queue was emptied
+        co_await client->write("def");  // arrives after the short read: the readiness wait sees it
+        CHECK(co_await gale::with_timeout(5s, server->read_bytes(3)) == "def");
+
+        std::string buffer(4, '\0');  // a read that fills what it was offered may have left more
+        co_await client->write("0123456789");
+        co_await gale::sleep(20ms);
+        std::error_code ec;
+        CHECK(transport.read_some(asio::buffer(buffer), ec) == 4);
+        CHECK_FALSE(ec);
+        CHECK_FALSE(transport.read_would_block());
+        CHECK(co_await gale::with_timeout(5s, server->read_bytes(6)) == "456789");
+    });
+}
+
 TEST_CASE("max_buffer_size guards reads") {
     captured_log log;
     run_async([]() -> gale::task<void> {

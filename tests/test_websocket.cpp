@@ -225,10 +225,20 @@ struct Chooser : gale::WebSocketHandler<Chooser> {
     }
 };
 
+// A synchronous on_message: the replies to messages that arrive together are held and leave together.
+struct Batcher : gale::WebSocketHandler<Batcher> {
+    void on_message(std::string_view message, bool) {
+        if (message == "bye") close(1000, "bye");
+        else (void)write_message(std::string(message) + "!");
+    }
+};
+
 gale::Application echo_app(std::size_t max_message_size = 10 << 20) {
     gale::Settings settings;
     settings.websocket_max_message_size = max_message_size;
-    return gale::Application({{"/echo/(.*)", gale::handler<Echo>()}, {"/choose", gale::handler<Chooser>()}},
+    return gale::Application({{"/echo/(.*)", gale::handler<Echo>()},
+                              {"/choose", gale::handler<Chooser>()},
+                              {"/batch", gale::handler<Batcher>()}},
                              std::move(settings));
 }
 
@@ -435,6 +445,58 @@ TEST_CASE("WebSocketHandler: protocol errors close with 1002, 1007 and 1009, and
     CHECK(seen[22] == "close raw 1001 ");
     CHECK(logs.matching("Uncaught exception GET /echo/raw (127.0.0.1)").size() == 1);
     CHECK(logs.matching("on_message failed").size() == 1);
+}
+
+TEST_CASE("WebSocketHandler: messages that arrive together are answered in order, and before a close") {
+    gale_test::run_async([]() -> gale::task<void> {
+        gale::Application app = echo_app();
+        std::uint16_t port = app.listen(0, "127.0.0.1");
+        auto stream = co_await dial(port);
+        std::string request = upgrade_request;
+        request.replace(request.find("/echo/raw"), 9, "/batch");
+        co_await stream->write(request);
+        CHECK((co_await stream->read_until("\r\n\r\n")).starts_with("HTTP/1.1 101 "));
+
+        // Twenty messages in one segment; a pong is due in the middle of them too.
+        std::string burst;
+        std::string expected;
+        for (int i = 0; i < 20; ++i) {
+            burst += masked(opcode::text, "m" + std::to_string(i));
+            expected += plain(opcode::text, "m" + std::to_string(i) + "!");
+            if (i == 9) {
+                burst += masked(opcode::ping, "p");
+                expected += plain(opcode::pong, "p");
+            }
+        }
+        co_await stream->write(burst);
+        // The replies are held while the burst is handled and released when the received bytes run
+        // out: all of them, in order, none lost in the queue.
+        CHECK(co_await gale::with_timeout(std::chrono::seconds(5), stream->read_bytes(expected.size())) == expected);
+
+        // A close in the middle of a burst: the earlier replies go out first, then the close frame.
+        co_await stream->write(masked(opcode::text, "a") + masked(opcode::text, "b") + masked(opcode::text, "bye"));
+        frame_reader client(false, 1 << 20);
+        std::vector<std::string> got;
+        while (got.size() < 3) {
+            event e = co_await next_frame(*stream, client);
+            if (e.what == event::kind::message) got.push_back(std::string(e.data));
+            if (e.what == event::kind::close) got.push_back("close " + std::to_string(e.code.value_or(0)));
+        }
+        CHECK(got == std::vector<std::string>{"a!", "b!", "close 1000"});
+        co_await stream->write(masked(opcode::close, ws::close_payload(1000, "")));
+
+        // The peer's close frame at the end of a burst: the server answers and closes the connection at
+        // once, and the held replies still go out before its close frame.
+        auto second = co_await dial(port);
+        co_await second->write(request);
+        CHECK((co_await second->read_until("\r\n\r\n")).starts_with("HTTP/1.1 101 "));
+        co_await second->write(masked(opcode::text, "c") + masked(opcode::text, "d") +
+                               masked(opcode::close, ws::close_payload(1001, "")));
+        std::string rest = co_await gale::with_timeout(std::chrono::seconds(5), second->read_until_close());
+        CHECK(rest == plain(opcode::text, "c!") + plain(opcode::text, "d!") +
+                          plain(opcode::close, ws::close_payload(1001, "")));
+        co_await app.close_all_connections();
+    });
 }
 
 // ------------------------------------------------------------------ the client

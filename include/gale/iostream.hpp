@@ -307,6 +307,15 @@ public:
     // count bytes, closes the stream with that error as the cause.
     task<void> write_file(int fd, std::uint64_t offset, std::uint64_t count);
 
+    // Between hold_writes() and release_writes(), writes are queued and not
+    // sent, so that the replies to several requests that arrived together
+    // leave in one system call (the WebSocket handler holds while it
+    // dispatches messages already received). Awaiting a held write, or
+    // closing the stream without an error, releases the writes first:
+    // holding never delays a writer that waits.
+    void hold_writes() noexcept { writes_held_ = !closed_; }
+    void release_writes();
+
     // ------------------------------------------------------------ state
 
     // Closes the stream, failing pending reads and writes with
@@ -405,13 +414,13 @@ public:
         template <class Promise>
         bool await_suspend(std::coroutine_handle<Promise> h) {
             scope_ = detail::scope_of(h);
-            if (scope_) {
-                if (scope_->cancelled()) {
-                    cancelled_ = true;
-                    return false;
-                }
-                scope_->attach(*this, &on_cancel);
+            if (scope_ && scope_->cancelled()) {
+                cancelled_ = true;
+                return false;
             }
+            stream_.release_writes();
+            if (await_ready()) return false;
+            if (scope_) scope_->attach(*this, &on_cancel);
             handle_ = h;
             stream_.add_writer(*this);
             return true;
@@ -543,6 +552,7 @@ private:
     write_awaiter* writers_head_ = nullptr;
     write_awaiter* writers_tail_ = nullptr;
     bool write_wait_armed_ = false;
+    bool writes_held_ = false;              // see hold_writes()
     bool file_sending_ = false;             // a write_file is in progress
     writable_awaiter* file_waiter_ = nullptr;  // the write_file parked until the socket is writable
 

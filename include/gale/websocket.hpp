@@ -614,32 +614,43 @@ private:
         }
     }
 
+    // Messages that arrived together are dispatched with the stream's writes held, so the replies
+    // of synchronous handlers leave together in one system call when the received bytes run out. A
+    // coroutine handler, which may wait, runs with them released.
     task<void> receive() {
+        IOStream& stream = ws_->stream();
         try {
             while (!ws_->closed()) {
                 event e = ws_->poll();
                 if (e.what == event::kind::need_more) {
-                    co_await ws_->stream().fill();
+                    stream.release_writes();
+                    co_await stream.fill();
                     continue;
                 }
                 if (e.what == event::kind::error) {
                     co_await ws_->fail(e);
                     co_return;
                 }
+                if (!stream.read_buffer().empty()) stream.hold_writes();  // more is here already
                 std::exception_ptr failed;
                 try {
                     task<void> work = dispatch(e);
-                    if (work.valid()) co_await std::move(work);
+                    if (work.valid()) {
+                        stream.release_writes();
+                        co_await std::move(work);
+                    }
                 } catch (...) {
                     failed = std::current_exception();
                 }
                 if (failed) {
+                    stream.release_writes();
                     log_exception(failed);
                     co_return;
                 }
             }
         } catch (const StreamClosedError&) {
         }
+        stream.release_writes();
     }
 
     // The hook for an event; poll() has done the protocol's part.

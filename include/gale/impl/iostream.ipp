@@ -135,7 +135,7 @@ GALE_DECL IOStream::write_awaiter IOStream::write_pieces(std::span<const std::st
     accepted_ += total;
     if (total == 0) return write_awaiter(*this, accepted_);
     std::size_t sent = 0;
-    if (out_.empty() && !write_wait_armed_) {
+    if (out_.empty() && !write_wait_armed_ && !writes_held_) {
         // Nothing queued: send straight from the caller's memory. (Most
         // writes have a few pieces, and each asio buffer in the array is
         // constructed, so a small array serves them.)
@@ -147,7 +147,7 @@ GALE_DECL IOStream::write_awaiter IOStream::write_pieces(std::span<const std::st
             sent -= skip;
             if (skip < piece.size()) enqueue(piece.substr(skip));
         }
-        arm(wait_type::write);
+        if (!writes_held_) arm(wait_type::write);
     }
     return write_awaiter(*this, accepted_);
 }
@@ -156,10 +156,10 @@ GALE_DECL IOStream::write_awaiter IOStream::write(std::string&& data) {
     check_writable(data.size());
     accepted_ += data.size();
     if (data.empty()) return write_awaiter(*this, accepted_);
-    if (!out_.empty() || write_wait_armed_) {
+    if (!out_.empty() || write_wait_armed_ || writes_held_) {
         if (!out_.empty() && out_.back().size() + data.size() <= coalesce_limit) out_.back() += data;
         else out_.push_back(std::move(data));
-        arm(wait_type::write);
+        if (!writes_held_) arm(wait_type::write);
         return write_awaiter(*this, accepted_);
     }
     asio::const_buffer buffer = asio::buffer(data);
@@ -170,6 +170,15 @@ GALE_DECL IOStream::write_awaiter IOStream::write(std::string&& data) {
         arm(wait_type::write);
     }
     return write_awaiter(*this, accepted_);
+}
+
+// Sends what was held back. No writer can be waiting for held bytes (an
+// awaited write releases first), and bytes queued before the hold already
+// have a write wait armed, whose completion wakes their writers.
+GALE_DECL void IOStream::release_writes() {
+    if (!std::exchange(writes_held_, false) || closed_ || write_wait_armed_ || out_.empty()) return;
+    flush_queue();
+    if (!out_.empty()) arm(wait_type::write);
 }
 
 GALE_DECL void IOStream::check_writable(std::size_t size) const {
@@ -406,6 +415,10 @@ GALE_DECL void IOStream::wake_file_writer() {
 
 GALE_DECL void IOStream::close(std::exception_ptr error) {
     if (closed_) return;
+    if (!error) {
+        release_writes();  // what was held goes out first, as it would have unheld
+        if (closed_) return;  // the send failed and closed the stream
+    }
     closed_ = true;
     error_ = std::move(error);
     transport_->close();  // parked readers and writers wake through their cancelled waits
