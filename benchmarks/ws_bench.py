@@ -216,6 +216,8 @@ def main():
     print("Server CPU per message: user + system microseconds (the user-space part in brackets). The floor is "
           "ws_echo_floor, an echo on raw sockets with no framework: the most this machine gives.")
     print()
+    print("gale/Tornado: the median of the repetitions' ratios (the two run back to back in each), then its range.")
+    print()
     print("| clients | gale messages/s | Tornado messages/s | floor messages/s | gale/Tornado | gale/floor | "
           "gale CPU us/message | Tornado CPU us/message | floor CPU us/message | Tornado/gale CPU |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -223,8 +225,9 @@ def main():
         g, t, f = (med(rate[(name, clients)]) for name in ("gale", "Tornado", "floor"))
         gc, tc, fc = (med(cost[(name, clients)]) for name in ("gale", "Tornado", "floor"))
         gu, tu, fu = (med(user_cost[(name, clients)]) for name in ("gale", "Tornado", "floor"))
-        print("| %d | %.0f | %.0f | %.0f | %.1f | %.2f | %.1f (%.1f) | %.1f (%.1f) | %.1f (%.1f) | %.1f |"
-              % (clients, g, t, f, g / t, g / f, gc, gu, tc, tu, fc, fu, tc / gc))
+        ratios = [a / b for a, b in zip(rate[("gale", clients)], rate[("Tornado", clients)])]
+        print("| %d | %.0f | %.0f | %.0f | %.1f (%.1f-%.1f) | %.2f | %.1f (%.1f) | %.1f (%.1f) | %.1f (%.1f) | %.1f |"
+              % (clients, g, t, f, med(ratios), min(ratios), max(ratios), g / f, gc, gu, tc, tu, fc, fu, tc / gc))
     if counted:
         print()
         print("Instructions per echoed message in the server (callgrind, 100 clients; the difference of a 2 s and a 6 s "
