@@ -1,0 +1,6 @@
+// Definitions for detail/template_expr.hpp: compiled in every translation unit that includes it
+// in header-only mode, once (by <gale/src.hpp>) in separate compilation
+// mode; see detail/config.hpp.
+#pragma once
+
+#include "../detail/template_expr.hpp"
