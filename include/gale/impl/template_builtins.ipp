@@ -6,6 +6,7 @@
 #include "../detail/template_builtins.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 
 namespace gale::detail::tmpl {
