@@ -370,4 +370,7 @@ TEST_CASE("template expressions beyond the corpus") {
     CHECK(render("{% apply squeeze %}  a   b  {% end %}") == "a b");
     CHECK(render("{{ 0.1 * 3 }} {{ 1e300 * 1e10 }} {{ float('nan') }} {{ -1e-7 }}") ==
           "0.30000000000000004 inf nan -1e-07");
+    // Thousands separators, as Tornado 6.2 renders them (Python's str.format).
+    CHECK(render("{{ '{:,}'.format(1234567) }} {{ '{:,}'.format(-123456) }} {{ '{:,.2f}'.format(-1234567.891) }} "
+                 "{{ '{:,}'.format(12) }} {{ '{:,}'.format(-1234) }}") == "1,234,567 -123,456 -1,234,567.89 12 -1,234");
 }
