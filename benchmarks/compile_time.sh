@@ -94,15 +94,23 @@ echo "- gale: ${GALE_COMMIT:-$(git -C "$source_dir" rev-parse --short HEAD 2>/de
 echo "- flags: ${flags[*]/#-I*/-I include}"
 echo
 
+# The two hello worlds' compile rows: object files $work/hello_http<suffix>.o
+# and $work/hello<suffix>.o, compiled with the flags given.
+hello_rows() {
+    local suffix=$1
+    shift
+    row "examples/hello_http.cpp (bare HTTPServer), compile" \
+        "$(measure "$cxx" "$@" -c "$hello_http" -o "$work/hello_http$suffix.o")"
+    row "examples/hello.cpp (Application, one handler), compile" \
+        "$(measure "$cxx" "$@" -c "$hello_web" -o "$work/hello$suffix.o")"
+}
+
 if has_part time; then
     echo "#### One translation unit, -O2 (medians of $runs)"
     echo
     echo "| what | wall | user+sys | every run (user+sys) |"
     echo "|---|--:|--:|---|"
-    row "examples/hello_http.cpp (bare HTTPServer), compile" \
-        "$(measure "$cxx" "${flags[@]}" -c "$hello_http" -o "$work/hello_http.o")"
-    row "examples/hello.cpp (Application, one handler), compile" \
-        "$(measure "$cxx" "${flags[@]}" -c "$hello_web" -o "$work/hello.o")"
+    hello_rows "" "${flags[@]}"
     row "examples/hello.cpp, link alone" \
         "$(measure "$cxx" -pthread "$work/hello.o" -o "$work/hello" "${libs[@]}")"
     echo
@@ -123,10 +131,7 @@ if has_part separate; then
     echo
     echo "| what | wall | user+sys | every run (user+sys) |"
     echo "|---|--:|--:|---|"
-    row "examples/hello_http.cpp (bare HTTPServer), compile" \
-        "$(measure "$cxx" "${separate_flags[@]}" -c "$hello_http" -o "$work/hello_http_sep.o")"
-    row "examples/hello.cpp (Application, one handler), compile" \
-        "$(measure "$cxx" "${separate_flags[@]}" -c "$hello_web" -o "$work/hello_sep.o")"
+    hello_rows _sep "${separate_flags[@]}"
     row "the library, <gale/src.hpp> with Asio's (once per program)" \
         "$(measure "$cxx" "${separate_flags[@]}" -c "$work/gale_src.cpp" -o "$work/gale_src.o")"
     row "examples/hello.cpp, link with the library" \
